@@ -1,0 +1,93 @@
+"""The terminal as a channel: digests and messages rendered with rich (demo, previews, CLI)."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from adapters.base import Outbound, Posted
+from bot.digest import Digest, Quote
+
+_STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
+
+
+def _change(now: float, before: float, percent: bool = True) -> str:
+    delta = (now - before) * (100 if percent else 1)
+    unit = " pts" if percent else ""
+    return f"{delta:+.0f}{unit}" if delta else "±0"
+
+
+def render_digest(digest: Digest) -> Panel:
+    """A digest as a rich panel: volume, sentiment mix and change, topics, quotes."""
+    period = f"{digest.start:%a %d %b %H:%M} → {digest.end:%a %d %b %H:%M} UTC"
+    header = Text.assemble(
+        (f"{digest.volume}", "bold"),
+        f" items ({_change(digest.volume, digest.previous_volume, percent=False)} vs previous)  ",
+        *(
+            (
+                f"{label} {digest.share(label):.0%} "
+                f"({_change(digest.share(label), digest.share(label, previous=True))})  ",
+                _STYLE[label],
+            )
+            for label in ("negative", "neutral", "positive")
+        ),
+    )
+    parts: list = [Text(period, style="dim"), header]
+    if digest.topics:
+        topics = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        topics.add_column("Top topics")
+        topics.add_column("items", justify="right")
+        topics.add_column("change", justify="right")
+        for topic in digest.topics[:5]:
+            topics.add_row(
+                topic.name, str(topic.count), _change(topic.count, topic.previous, False)
+            )
+        parts.append(topics)
+    for title, quotes, style in (
+        ("Jeers: the most negative, in their words", digest.negative, "red"),
+        ("Cheers: the most positive, in their words", digest.positive, "green"),
+    ):
+        if quotes:
+            parts.append(Text(title, style=f"bold {style}"))
+            parts.extend(_quote(q, style) for q in quotes)
+    if not digest.volume:
+        parts.append(Text("A quiet period: no customer feedback reached this department."))
+    return Panel(Group(*parts), title=f"[bold]{digest.department}[/]", title_align="left")
+
+
+def _quote(quote: Quote, style: str) -> Text:
+    topic = f" · {quote.topic}" if quote.topic else ""
+    return Text.assemble(
+        ("  “", style), quote.text, ("”", style), (f"  ({quote.source}{topic})", "dim")
+    )
+
+
+class ConsoleOutbound(Outbound):
+    """Prints what would be posted; every post gets a local reference."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self._refs = count(1)
+
+    def _posted(self, channel: str) -> Posted:
+        return Posted(channel=channel, ref=f"console-{next(self._refs)}")
+
+    async def post_digest(self, channel: str, digest: Digest) -> Posted:
+        """Print the digest under its channel's name."""
+        self.console.print(Text(f"→ {channel or '(no channel)'}", style="dim"))
+        self.console.print(render_digest(digest))
+        return self._posted(channel)
+
+    async def send_direct(self, user: str, text: str) -> Posted:
+        """Print a direct message."""
+        self.console.print(f"[dim]DM → {user}[/] {text}")
+        return self._posted(user)
+
+    async def reply_in_thread(self, link: str, text: str) -> Posted:
+        """Print a thread reply."""
+        self.console.print(f"[dim]reply → {link}[/] {text}")
+        return self._posted(link)

@@ -1,0 +1,61 @@
+"""The JSON/CSV shape of a feedback record, shared by the webhook and file import."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adapters.base import InboundFeedback
+
+
+class FeedbackRecord(BaseModel):
+    """One feedback item as an outside system writes it; `id` is accepted for `external_id`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+    source: str = Field(min_length=1, max_length=100)
+    external_id: str = Field("", max_length=200, validation_alias=AliasChoices("external_id", "id"))
+    channel: str = ""
+    author: str = ""
+    created_at: datetime | None = None
+    link: str = ""
+
+    @field_validator("external_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo:
+            return value
+        return value.replace(tzinfo=UTC)
+
+    def to_inbound(self, derive_id: bool = False) -> InboundFeedback:
+        """The core's view; with `derive_id`, a missing id becomes a hash of the content."""
+        external_id = self.external_id
+        if not external_id.strip() and derive_id:
+            key = f"{self.text}\x1f{self.author}\x1f{self.created_at}"
+            external_id = "sha1:" + hashlib.sha1(key.encode()).hexdigest()
+        return InboundFeedback(
+            source=self.source,
+            external_id=external_id,
+            text=self.text,
+            channel=self.channel,
+            author=self.author,
+            created_at=self.created_at or datetime.now(UTC),
+            link=self.link,
+        )
+
+
+def describe(error: ValidationError, prefix: str = "") -> list[str]:
+    """Readable messages such as `text: Field required` for each problem in `error`."""
+    messages = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
+        messages.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+    return messages

@@ -1,0 +1,258 @@
+"""The `upside` command line; as the composition root it is where adapters meet the core."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.core import UnknownDepartment, Upside
+from bot.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
+
+app = typer.Typer(
+    help="Upside: the voice of the customer, in every department's channel.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+topics_app = typer.Typer(help="Inspect topics.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an error in red and return the exit to raise."""
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Read settings once; an invalid setting stops here, naming the variable."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    ctx.obj = settings
+
+
+def _core(ctx: typer.Context, migrate: bool = True) -> Upside:
+    core = Upside(ctx.obj)
+    if migrate:
+        core.migrate()
+    return core
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending migrations to the configured database."""
+    _core(ctx)
+    console.print("[green]database is up to date[/]")
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Departments and topics TOML file."),
+    ] = None,
+) -> None:
+    """Create the database and load departments and topics (the starter set by default)."""
+    try:
+        topics_file = read_topics_file(config)
+    except ConfigFileError as exc:
+        raise fail(str(exc)) from None
+    core = _core(ctx)
+    with core.session() as session:
+        departments, topics = apply_topics_file(session, topics_file)
+    console.print(f"[green]ready:[/] {departments} departments and {topics} topics loaded")
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .jsonl")],
+    source: Annotated[str | None, typer.Option(help="Source for rows that name none.")] = None,
+    classify: Annotated[bool, typer.Option(help="Classify the new items afterwards.")] = True,
+) -> None:
+    """Import feedback from CSV (header with a `text` column) or JSONL; reports every bad row."""
+    from adapters.importer import ImportFormatError
+
+    core = _core(ctx)
+    try:
+        summary = import_feedback(core, file, source)
+    except ImportFormatError as exc:
+        raise fail(str(exc)) from None
+    print_import_summary(summary)
+    if classify:
+        classify_pending(core)
+
+
+def import_feedback(core: Upside, file: Path, source: str | None = None) -> dict:
+    """Read `file` in chunks with a progress bar; returns counts and the rejected rows."""
+    from adapters.importer import read_rows
+
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    rejected: list[tuple[int, str]] = []
+    total = sum(1 for _ in file.open(encoding="utf-8", errors="replace"))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"importing {file.name}", total=total)
+        chunk: list = []
+
+        def flush() -> None:
+            report = core.ingest([row.item for row in chunk])
+            for row, result in zip(chunk, report.results, strict=True):
+                counts[result.outcome] += 1
+                if result.outcome == "rejected":
+                    rejected.append((row.line, result.reason))
+            progress.advance(task, len(chunk))
+            chunk.clear()
+
+        for row in read_rows(file, source):
+            if row.item is None:
+                counts["rejected"] += 1
+                rejected.append((row.line, row.error))
+                progress.advance(task)
+                continue
+            chunk.append(row)
+            if len(chunk) >= 200:
+                flush()
+        flush()
+    return {"file": file.name, **counts, "errors": rejected}
+
+
+def print_import_summary(summary: dict) -> None:
+    """The accepted / duplicate / rejected counts, then each rejected line and its reason."""
+    console.print(
+        f"[bold]{summary['file']}[/]: [green]{summary['accepted']} accepted[/], "
+        f"{summary['duplicate']} duplicates, [red]{summary['rejected']} rejected[/]"
+    )
+    for line, reason in summary["errors"]:
+        console.print(f"  line {line}: {reason}")
+
+
+def classify_pending(core: Upside) -> int:
+    """Run the worker over every unclassified item, with a progress bar."""
+    with console.status("loading the model"):
+        worker = core.worker
+    pending = worker.pending()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("classifying", total=pending)
+        done = worker.run_pending(lambda n: progress.advance(task, n))
+    console.print(f"classified {done} items")
+    return done
+
+
+@app.command()
+def classify(
+    ctx: typer.Context,
+    texts: Annotated[list[str], typer.Argument(help="Texts to classify.")],
+) -> None:
+    """Classify texts against the configured topics; nothing is stored."""
+    core = _core(ctx)
+    with console.status("loading the model"):
+        worker = core.worker
+    table = Table("text", "sentiment", "score", "topic", "confidence")
+    for text, label in zip(texts, worker.classifier.classify(texts), strict=True):
+        table.add_row(
+            text,
+            label.sentiment,
+            f"{label.sentiment_score:+.2f}",
+            label.topic or "—",
+            f"{label.topic_confidence:.2f}",
+        )
+    console.print(table)
+    console.print(f"[dim]model {worker.classifier.version}[/]")
+
+
+@topics_app.command("list")
+def topics_list(ctx: typer.Context) -> None:
+    """List topics with their departments and example counts."""
+    from sqlmodel import select
+
+    from bot.models import Department
+
+    core = _core(ctx)
+    with core.session() as session:
+        specs = topic_specs(session)
+        from bot.models import Topic
+
+        owners = {
+            t.name: d.name
+            for t, d in session.exec(select(Topic, Department).join(Department, isouter=True)).all()
+            if d
+        }
+    table = Table("topic", "department", "examples", "description")
+    for spec in specs:
+        table.add_row(
+            spec.name, owners.get(spec.name, "—"), str(len(spec.examples)), spec.description
+        )
+    console.print(table)
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    department: Annotated[str, typer.Option(help="Department name.")],
+    preview: Annotated[
+        bool, typer.Option(help="Render in the terminal instead of posting.")
+    ] = False,
+    days: Annotated[int, typer.Option(min=1, max=90, help="Length of the period in days.")] = 1,
+) -> None:
+    """Build a department's digest for the last DAYS days."""
+    if not preview:
+        raise fail("no chat platform is configured yet; use --preview to see the digest here")
+    import asyncio
+
+    from adapters.console import ConsoleOutbound
+
+    core = _core(ctx)
+    try:
+        target = core.department(department)
+    except UnknownDepartment as exc:
+        raise fail(str(exc)) from None
+    end = datetime.now(UTC)
+    result = core.digest(target, end - timedelta(days=days), end)
+    asyncio.run(ConsoleOutbound(console).post_digest(target.channel, result))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    database: Annotated[Path, typer.Option(help="SQLite file to (re)create.")] = Path(
+        "upside-demo.db"
+    ),
+) -> None:
+    """Run Upside end to end offline on the bundled sample feedback."""
+    from bot.demo import run_demo
+
+    settings: Settings = ctx.obj
+    run_demo(
+        settings.model_copy(update={"database_url": f"sqlite:///{database}"}), database, console
+    )
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the web server: webhook, health, and the classification worker."""
+    from aiohttp import web
+
+    from adapters import webhook
+    from bot.server import create_app
+
+    core = _core(ctx)
+    application = create_app(core)
+    webhook.register(application, core)
+    if core.settings.webhook_token is None:
+        console.print("[yellow]UPSIDE_WEBHOOK_TOKEN is unset: the webhook refuses every call[/]")
+    web.run_app(application, host=core.settings.host, port=core.settings.port)

@@ -1,0 +1,95 @@
+"""Settings read from `UPSIDE_*` environment variables and an optional `.env` file.
+
+Every field here is listed in the README's configuration table; an invalid value
+stops start-up with a message naming the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phonenumbers import SUPPORTED_REGIONS
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "UPSIDE_"
+
+
+class Settings(BaseSettings):
+    """Upside's configuration; defaults run offline on SQLite with the bundled model."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        "sqlite:///upside.db", description="SQLAlchemy URL; SQLite file or PostgreSQL."
+    )
+    host: str = Field("0.0.0.0", description="Address the web server listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port the web server listens on.")
+    webhook_token: SecretStr | None = Field(
+        None, description="Bearer token for POST /api/feedback; unset disables the webhook."
+    )
+    model_dir: str | None = Field(
+        None, description="Hugging Face model directory or hub id; unset uses the bundled model."
+    )
+    topic_threshold: float = Field(
+        0.25, ge=0.0, le=1.0, description="Topic confidence below which an item gets no topic."
+    )
+    max_text_length: int = Field(
+        5000, ge=1, description="Longest feedback text accepted, in characters."
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Items the worker classifies at once.")
+    worker_interval: float = Field(
+        2.0, gt=0, description="Seconds the background worker waits between empty polls."
+    )
+    phone_regions: str = Field(
+        "US,GB", description="Comma-separated regions whose local phone numbers are redacted."
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        unknown = [r for r in value.split(",") if r.strip().upper() not in SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown region code(s): {', '.join(unknown)}")
+        return value.upper().replace(" ", "")
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """`phone_regions` as a tuple of ISO codes."""
+        return tuple(self.phone_regions.split(","))
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message names the environment variable."""
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Read settings, turning validation errors into one message per bad variable."""
+    try:
+        if env_file is not None:
+            return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [
+            f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise ConfigError("invalid setting\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,79 @@
+"""The running core: settings, database, ingest, classifier and worker, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cached_property
+
+from sqlmodel import select
+
+from adapters.base import InboundFeedback
+from bot import db
+from bot.config import Settings
+from bot.digest import Digest, build_digest
+from bot.ingest import Ingestor, IngestReport
+from bot.models import Department
+from bot.worker import ClassifyWorker
+from classifiers import Classifier
+
+
+class UnknownDepartment(LookupError):
+    """No department has that name."""
+
+
+class Upside:
+    """What every entry point (CLI, web server, chat adapters) talks to.
+
+    >>> core = Upside(load_settings())
+    >>> core.migrate()
+    >>> core.ingest([InboundFeedback("webhook", "42", "My parcel is late")]).count("accepted")
+    1
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = db.make_engine(settings.database_url)
+        self.ingestor = Ingestor(self.engine, settings.max_text_length, settings.regions)
+
+    def migrate(self) -> None:
+        """Apply pending database migrations."""
+        db.upgrade(self.engine)
+
+    def session(self):
+        """A committing session (see `bot.db.session_scope`)."""
+        return db.session_scope(self.engine)
+
+    @cached_property
+    def classifier(self) -> Classifier:
+        """The model, loaded on first use (about a second) and then shared."""
+        return Classifier.load(self.settings.model_dir, self.settings.topic_threshold)
+
+    @cached_property
+    def worker(self) -> ClassifyWorker:
+        """The classification worker, with the current topics loaded."""
+        worker = ClassifyWorker(self.engine, self.classifier, self.settings.batch_size)
+        worker.refresh_topics()
+        return worker
+
+    def ingest(self, items: Iterable[InboundFeedback]) -> IngestReport:
+        """Store feedback and wake the worker; returns before classification."""
+        report = self.ingestor.ingest(items)
+        if "worker" in self.__dict__ and report.count("accepted"):
+            self.worker.wake.set()
+        return report
+
+    def department(self, name: str) -> Department:
+        """The department called `name` (case-insensitive)."""
+        with self.session() as session:
+            departments = session.exec(select(Department)).all()
+        for department in departments:
+            if department.name.casefold() == name.casefold():
+                return department
+        known = ", ".join(sorted(d.name for d in departments)) or "none yet"
+        raise UnknownDepartment(f"no department {name!r}; known: {known}")
+
+    def digest(self, department: Department, start: datetime, end: datetime) -> Digest:
+        """The department's digest for [start, end)."""
+        with self.session() as session:
+            return build_digest(session, department, start, end)

@@ -1,0 +1,105 @@
+"""`upside demo`: the whole pipeline offline, on bundled sample feedback, in a fresh database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import func
+from sqlmodel import select
+
+from adapters.console import ConsoleOutbound
+from bot.cli import classify_pending, import_feedback, print_import_summary
+from bot.config import Settings
+from bot.core import Upside
+from bot.models import Department, FeedbackItem
+from bot.topics import apply_topics_file, read_topics_file
+
+SAMPLE_FILE = files("bot") / "data" / "sample_feedback.jsonl"
+DIGEST_DAYS = 7
+
+
+def rebased_sample(directory: Path, now: datetime) -> Path:
+    """The sample with its times moved so its newest item arrived an hour ago."""
+    lines = SAMPLE_FILE.read_text("utf-8").splitlines()
+    stamps = [
+        datetime.fromisoformat(json.loads(line)["created_at"])
+        for line in lines
+        if line.strip() and "created_at" in json.loads(line)
+    ]
+    shift = now - timedelta(hours=1) - max(stamps)
+    out = []
+    for line in lines:
+        record = json.loads(line)
+        if "created_at" in record:
+            moved = datetime.fromisoformat(record["created_at"]) + shift
+            record["created_at"] = moved.isoformat()
+        out.append(json.dumps(record))
+    path = directory / "sample_feedback.jsonl"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def run_demo(settings: Settings, database: Path, console: Console) -> None:
+    """Fresh database, starter topics, sample import, classification, digests, summary."""
+    database.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    console.rule("[bold]Upside demo")
+    core = Upside(settings)
+    core.migrate()
+    with core.session() as session:
+        departments, topics = apply_topics_file(session, read_topics_file())
+    console.print(
+        f"1. database {database} created by migrations; {departments} departments, "
+        f"{topics} topics from the starter set"
+    )
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        console.print("2. ingesting the bundled sample (validated, redacted, de-duplicated)")
+        print_import_summary(import_feedback(core, rebased_sample(Path(tmp), now)))
+    console.print("3. classifying sentiment and topic, routing to departments")
+    classify_pending(core)
+    console.print(f"4. each department's digest for the last {DIGEST_DAYS} days")
+    outbound = ConsoleOutbound(console)
+    start = now - timedelta(days=DIGEST_DAYS)
+    with core.session() as session:
+        all_departments = session.exec(select(Department).order_by(Department.name)).all()
+    digests = [core.digest(d, start, now) for d in all_departments]
+    for department, digest in zip(all_departments, digests, strict=True):
+        asyncio.run(outbound.post_digest(department.channel, digest))
+    console.print(_summary(core, digests))
+
+
+def _summary(core: Upside, digests: list) -> Table:
+    table = Table(title=f"Summary: last {DIGEST_DAYS} days by department")
+    for column in ("department", "items", "negative", "neutral", "positive", "top topic"):
+        table.add_column(
+            column, justify="left" if column in {"department", "top topic"} else "right"
+        )
+    for digest in digests:
+        table.add_row(
+            digest.department,
+            str(digest.volume),
+            *(f"{digest.share(s):.0%}" for s in ("negative", "neutral", "positive")),
+            digest.topics[0].name if digest.topics else "—",
+        )
+    with core.session() as session:
+        stored = session.exec(select(func.count()).select_from(FeedbackItem)).one()
+        unrouted = session.exec(
+            select(func.count()).where(FeedbackItem.department_id.is_(None))
+        ).one()
+        redacted = session.exec(
+            select(func.count()).where(FeedbackItem.text != FeedbackItem.display_text)
+        ).one()
+    table.caption = Text(
+        f"{stored} items stored, {unrouted} matched no topic, {redacted} had personal data redacted"
+    )
+    return table

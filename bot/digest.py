@@ -1,0 +1,139 @@
+"""A department's digest for a period, computed by SQL aggregation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from bot.models import Department, FeedbackItem, Topic
+from classifiers import SENTIMENTS
+
+QUOTES = 3  # most negative and most positive verbatims shown
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A customer's own words (redacted), with where they came from."""
+
+    id: int
+    text: str
+    score: float
+    topic: str | None
+    source: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCount:
+    """A topic's volume now and in the previous period."""
+
+    name: str
+    count: int
+    previous: int
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What a department's customers said between `start` and `end`."""
+
+    department: str
+    start: datetime
+    end: datetime
+    sentiment: dict[str, int]
+    previous_sentiment: dict[str, int]
+    topics: list[TopicCount] = field(default_factory=list)
+    negative: list[Quote] = field(default_factory=list)
+    positive: list[Quote] = field(default_factory=list)
+
+    @property
+    def volume(self) -> int:
+        """Items in the period."""
+        return sum(self.sentiment.values())
+
+    @property
+    def previous_volume(self) -> int:
+        """Items in the previous period of the same length."""
+        return sum(self.previous_sentiment.values())
+
+    def share(self, sentiment: str, previous: bool = False) -> float:
+        """Fraction of the period's items with `sentiment` (0 when there are none)."""
+        counts = self.previous_sentiment if previous else self.sentiment
+        total = sum(counts.values())
+        return counts.get(sentiment, 0) / total if total else 0.0
+
+
+def build_digest(
+    session: Session, department: Department, start: datetime, end: datetime
+) -> Digest:
+    """Aggregate the department's classified items in [start, end) against the period before."""
+    previous_start = start - (end - start)
+    return Digest(
+        department=department.name,
+        start=start,
+        end=end,
+        sentiment=_sentiment_counts(session, department.id, start, end),
+        previous_sentiment=_sentiment_counts(session, department.id, previous_start, start),
+        topics=_topic_counts(session, department.id, start, end, previous_start),
+        negative=_quotes(session, department.id, start, end, "negative"),
+        positive=_quotes(session, department.id, start, end, "positive"),
+    )
+
+
+def _in_period(department_id: int | None, start: datetime, end: datetime) -> tuple:
+    return (
+        FeedbackItem.department_id == department_id,
+        FeedbackItem.created_at >= start,
+        FeedbackItem.created_at < end,
+        FeedbackItem.classified_at.is_not(None),
+        FeedbackItem.deleted_at.is_(None),
+    )
+
+
+def _sentiment_counts(
+    session: Session, department_id: int | None, start: datetime, end: datetime
+) -> dict[str, int]:
+    rows = session.exec(
+        select(FeedbackItem.sentiment, func.count())
+        .where(*_in_period(department_id, start, end))
+        .group_by(FeedbackItem.sentiment)
+    ).all()
+    counts = dict.fromkeys(SENTIMENTS, 0)
+    counts.update({sentiment: count for sentiment, count in rows if sentiment})
+    return counts
+
+
+def _topic_counts(
+    session: Session, department_id: int | None, start: datetime, end: datetime, before: datetime
+) -> list[TopicCount]:
+    current = func.sum(case((FeedbackItem.created_at >= start, 1), else_=0))
+    rows = session.exec(
+        select(Topic.name, current, func.count() - current)
+        .join(Topic, Topic.id == FeedbackItem.topic_id)
+        .where(*_in_period(department_id, before, end))
+        .group_by(Topic.name)
+        .order_by(current.desc(), Topic.name)
+    ).all()
+    return [TopicCount(name, int(now or 0), int(then or 0)) for name, now, then in rows if now]
+
+
+def _quotes(
+    session: Session, department_id: int | None, start: datetime, end: datetime, sentiment: str
+) -> list[Quote]:
+    score = FeedbackItem.sentiment_score
+    order = score.asc() if sentiment == "negative" else score.desc()
+    rows = session.exec(
+        select(FeedbackItem, Topic.name)
+        .join(Topic, Topic.id == FeedbackItem.topic_id, isouter=True)
+        .where(*_in_period(department_id, start, end), FeedbackItem.sentiment == sentiment)
+        .order_by(order, FeedbackItem.id)
+        .limit(QUOTES)
+    ).all()
+    return [
+        Quote(
+            item.id, item.display_text, item.sentiment_score or 0.0, topic, item.source, item.link
+        )
+        for item, topic in rows
+    ]

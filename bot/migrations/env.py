@@ -1,0 +1,16 @@
+"""Alembic environment: runs against the engine Upside hands over in `config.attributes`."""
+
+from alembic import context
+
+from bot.models import SQLModel
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    context.run_migrations()

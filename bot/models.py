@@ -1,0 +1,155 @@
+"""The database tables. Changing one means writing an Alembic migration beside it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; every stored time is UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns aware datetimes, also on SQLite, which keeps no zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(nullable: bool = False) -> Column:
+    """A UTC timestamp column."""
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Department(SQLModel, table=True):
+    """A team that receives the feedback of its topics in its own channel."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    channel: str = Field(default="", max_length=200)
+    timezone: str = Field(default="UTC", max_length=64)
+    digest_time: str = Field(default="09:00", max_length=5)
+    work_days: str = Field(default="mon-fri", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Topic(SQLModel, table=True):
+    """An admin-defined subject of feedback, owned by one department."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    description: str = Field(default="", max_length=500)
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class TopicExample(SQLModel, table=True):
+    """A phrase that belongs to a topic: written by an admin or learnt from a correction."""
+
+    __table_args__ = (UniqueConstraint("topic_id", "text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    text: str = Field(max_length=1000)
+    origin: str = Field(default="admin", max_length=20)  # admin | correction
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class FeedbackItem(SQLModel, table=True):
+    """One piece of customer feedback, as received and as classified."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_feedback_department_created", "department_id", "created_at"),
+        Index("ix_feedback_unclassified", "classified_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    external_id: str = Field(max_length=200)
+    channel: str = Field(default="", max_length=200)
+    author: str = Field(default="", max_length=200)
+    text: str  # as received; never shown to employees
+    display_text: str  # personal data redacted; what employees see
+    link: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(sa_column=_when())
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    sentiment: str | None = Field(default=None, max_length=10)
+    sentiment_score: float | None = None
+    topic_id: int | None = Field(default=None, foreign_key="topic.id", index=True)
+    topic_confidence: float | None = None
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    model_version: str | None = Field(default=None, max_length=100)
+    classified_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    labelled_by: str | None = Field(default=None, max_length=200)  # a person set the topic
+    deleted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class TopicCorrection(SQLModel, table=True):
+    """A person's statement that an item belongs to another topic."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    feedback_id: int = Field(foreign_key="feedbackitem.id", index=True)
+    from_topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    to_topic_id: int = Field(foreign_key="topic.id")
+    corrected_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Executive(SQLModel, table=True):
+    """A senior person who handles a quota of complaints personally each month."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    user_id: str = Field(unique=True, max_length=200)  # Slack or Teams user id
+    quota: int = Field(default=3, ge=0)
+    active: bool = True
+    out_of_office_from: date | None = None
+    out_of_office_until: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class ComplaintAssignment(SQLModel, table=True):
+    """A complaint handed to an executive, with every step's time; never deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    feedback_id: int = Field(foreign_key="feedbackitem.id", index=True)
+    executive_id: int = Field(foreign_key="executive.id", index=True)
+    month: str = Field(max_length=7)  # YYYY-MM
+    status: str = Field(default="assigned", max_length=20)  # assigned|resolved|released
+    note: str = ""
+    assigned_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    resolved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    released_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class DigestRun(SQLModel, table=True):
+    """One department's digest for one period; the unique key makes a double post impossible."""
+
+    __table_args__ = (UniqueConstraint("department_id", "period_end"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id")
+    period_start: datetime = Field(sa_column=_when())
+    period_end: datetime = Field(sa_column=_when())
+    status: str = Field(default="pending", max_length=20)  # pending|sent|failed
+    attempts: int = 0
+    error: str = ""
+    message_ref: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))

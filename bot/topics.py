@@ -1,0 +1,125 @@
+"""Departments and topics: the starter TOML file, the classifier's view, and corrections."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from sqlmodel import Session, select
+
+from bot.models import Department, FeedbackItem, Topic, TopicCorrection, TopicExample, utcnow
+from classifiers import TopicSpec
+
+STARTER_FILE = files("bot") / "data" / "starter.toml"
+
+
+class DepartmentConfig(BaseModel):
+    """A department as written in the TOML file."""
+
+    name: str = Field(min_length=1, max_length=100)
+    channel: str = ""
+    timezone: str = "UTC"
+    digest_time: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_days: str = "mon-fri"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class TopicConfig(BaseModel):
+    """A topic as written in the TOML file."""
+
+    name: str = Field(min_length=1, max_length=100)
+    department: str
+    description: str = Field("", max_length=500)
+    examples: list[str] = Field(default_factory=list)
+
+
+class TopicsFile(BaseModel):
+    """The whole file: `[[departments]]` then `[[topics]]`, each topic naming its department."""
+
+    departments: list[DepartmentConfig] = Field(default_factory=list)
+    topics: list[TopicConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _departments_exist(self) -> TopicsFile:
+        known = {d.name for d in self.departments}
+        missing = sorted({t.department for t in self.topics} - known)
+        if missing:
+            raise ValueError(f"topics name undefined departments: {', '.join(missing)}")
+        return self
+
+
+class ConfigFileError(ValueError):
+    """The TOML file cannot be read or does not describe departments and topics."""
+
+
+def read_topics_file(path: Path | None = None) -> TopicsFile:
+    """Parse and check a topics file; the bundled starter set when `path` is None."""
+    raw = Path(path).read_text(encoding="utf-8") if path else STARTER_FILE.read_text("utf-8")
+    try:
+        return TopicsFile.model_validate(tomllib.loads(raw))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ConfigFileError(f"{path or 'starter.toml'}: {exc}") from None
+
+
+def apply_topics_file(session: Session, config: TopicsFile) -> tuple[int, int]:
+    """Create or update the file's departments and topics; returns (departments, topics)."""
+    departments: dict[str, Department] = {}
+    for entry in config.departments:
+        department = session.exec(select(Department).where(Department.name == entry.name)).first()
+        department = department or Department(name=entry.name)
+        department.sqlmodel_update(entry.model_dump())
+        session.add(department)
+        departments[entry.name] = department
+    session.flush()
+    for entry in config.topics:
+        topic = session.exec(select(Topic).where(Topic.name == entry.name)).first()
+        topic = topic or Topic(name=entry.name)
+        topic.description = entry.description
+        topic.department_id = departments[entry.department].id
+        session.add(topic)
+        session.flush()
+        add_examples(session, topic, entry.examples, origin="admin")
+    return len(config.departments), len(config.topics)
+
+
+def add_examples(session: Session, topic: Topic, texts: list[str], origin: str) -> None:
+    """Attach example phrases to a topic, skipping ones it already has."""
+    have = set(session.exec(select(TopicExample.text).where(TopicExample.topic_id == topic.id)))
+    for text in dict.fromkeys(t.strip() for t in texts if t.strip()):
+        if text not in have:
+            session.add(TopicExample(topic_id=topic.id, text=text, origin=origin))
+
+
+def topic_specs(session: Session) -> list[TopicSpec]:
+    """Every topic with its examples, as the classifier wants them."""
+    examples: dict[int, list[str]] = {}
+    for example in session.exec(select(TopicExample).order_by(TopicExample.id)):
+        examples.setdefault(example.topic_id, []).append(example.text)
+    return [
+        TopicSpec(t.name, t.description, tuple(examples.get(t.id, [])))
+        for t in session.exec(select(Topic).order_by(Topic.id))
+    ]
+
+
+def correct_topic(session: Session, item: FeedbackItem, topic: Topic, who: str) -> None:
+    """Record a person's correction: the item moves, and its text becomes an example."""
+    session.add(
+        TopicCorrection(
+            feedback_id=item.id, from_topic_id=item.topic_id, to_topic_id=topic.id, corrected_by=who
+        )
+    )
+    item.topic_id, item.department_id = topic.id, topic.department_id
+    item.topic_confidence, item.labelled_by, item.classified_at = 1.0, who, utcnow()
+    session.add(item)
+    add_examples(session, topic, [item.display_text], origin="correction")

@@ -1,0 +1,97 @@
+"""The background worker: classifies stored items in batches and routes them to departments."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import select
+
+from bot.db import session_scope
+from bot.models import FeedbackItem, Topic, utcnow
+from bot.topics import topic_specs
+from classifiers import Classifier
+
+log = logging.getLogger(__name__)
+
+
+class ClassifyWorker:
+    """Takes unclassified items oldest first; each batch commits on its own.
+
+    A process that stops halfway leaves the rest unclassified, and the next run
+    picks them up: nothing is lost and nothing is labelled twice.
+    """
+
+    def __init__(self, engine: Engine, classifier: Classifier, batch_size: int = 64) -> None:
+        self.engine = engine
+        self.classifier = classifier
+        self.batch_size = batch_size
+        self.wake = asyncio.Event()
+
+    def refresh_topics(self) -> None:
+        """Reload topics and examples from the database into the classifier."""
+        with session_scope(self.engine) as session:
+            self.classifier.set_topics(topic_specs(session))
+
+    def pending(self) -> int:
+        """How many stored items still wait for classification."""
+        with session_scope(self.engine) as session:
+            return session.exec(select(func.count()).where(*_unclassified())).one()
+
+    def run_batch(self) -> int:
+        """Classify and route one batch; returns how many items it labelled."""
+        with session_scope(self.engine) as session:
+            rows = session.exec(
+                select(FeedbackItem.id, FeedbackItem.display_text)
+                .where(*_unclassified())
+                .order_by(FeedbackItem.id)
+                .limit(self.batch_size)
+            ).all()
+            if not rows:
+                return 0
+            routes = {t.name: (t.id, t.department_id) for t in session.exec(select(Topic))}
+            labels = self.classifier.classify([text for _, text in rows])
+            now = utcnow()
+            for (item_id, _), label in zip(rows, labels, strict=True):
+                topic_id, department_id = routes.get(label.topic or "", (None, None))
+                session.execute(
+                    update(FeedbackItem)
+                    .where(FeedbackItem.id == item_id, FeedbackItem.classified_at.is_(None))
+                    .values(
+                        sentiment=label.sentiment,
+                        sentiment_score=label.sentiment_score,
+                        topic_id=topic_id,
+                        topic_confidence=label.topic_confidence,
+                        department_id=department_id,
+                        model_version=label.model_version,
+                        classified_at=now,
+                    )
+                )
+            return len(rows)
+
+    def run_pending(self, progress: Callable[[int], None] | None = None) -> int:
+        """Classify until nothing is left; `progress` hears each batch's size."""
+        total = 0
+        while done := self.run_batch():
+            total += done
+            if progress:
+                progress(done)
+        return total
+
+    async def run_forever(self, interval: float) -> None:
+        """Classify in a thread whenever woken by ingest or every `interval` seconds."""
+        while True:
+            try:
+                await asyncio.to_thread(self.run_pending)
+            except Exception:  # a bad batch must not kill the worker; it is retried next round
+                log.exception("classification batch failed; retrying")
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=interval)
+
+
+def _unclassified():
+    return (FeedbackItem.classified_at.is_(None), FeedbackItem.deleted_at.is_(None))
