@@ -31,10 +31,11 @@ class Upside:
     1
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, classifier: Classifier | None = None) -> None:
         self.settings = settings
         self.engine = db.make_engine(settings.database_url)
         self.ingestor = Ingestor(self.engine, settings.max_text_length, settings.regions)
+        self._classifier = classifier
 
     def migrate(self) -> None:
         """Apply pending database migrations."""
@@ -44,10 +45,19 @@ class Upside:
         """A committing session (see `bot.db.session_scope`)."""
         return db.session_scope(self.engine)
 
-    @cached_property
+    @property
     def classifier(self) -> Classifier:
-        """The model, loaded on first use (about a second) and then shared."""
-        return Classifier.load(self.settings.model_dir, self.settings.topic_threshold)
+        """The model, loaded on first use (a few seconds) and then shared."""
+        if self._classifier is None:
+            self._classifier = Classifier.load(
+                self.settings.model_dir, self.settings.topic_threshold
+            )
+        return self._classifier
+
+    @property
+    def model_ready(self) -> bool:
+        """Whether the model has been loaded."""
+        return self._classifier is not None
 
     @cached_property
     def worker(self) -> ClassifyWorker:

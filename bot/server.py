@@ -36,7 +36,7 @@ async def _worker(app: web.Application) -> AsyncIterator[None]:
 async def _health(request: web.Request) -> web.Response:
     core = request.app[CORE]
     database = await asyncio.to_thread(db.ping, core.engine)
-    model = "classifier" in core.__dict__
+    model = core.model_ready
     body = {
         "status": "ok" if database and model else "unavailable",
         "database": "ok" if database else "unreachable",

@@ -51,6 +51,8 @@ class Classifier:
 
     def classify(self, texts: list[str]) -> list[Classification]:
         """Classify a batch of texts."""
+        if not texts:
+            return []
         embeddings = self.encoder.encode(texts)
         sentiments = self.sentiment.predict(embeddings)
         names, scores = self.topics.score(embeddings)

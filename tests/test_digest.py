@@ -1,0 +1,93 @@
+"""Digests: SQL aggregates over a department's period and the one before it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from adapters.base import InboundFeedback
+from bot.models import Department, FeedbackItem, Topic
+
+END = datetime(2026, 11, 24, 9, tzinfo=UTC)
+START = END - timedelta(days=1)
+
+
+def _add(session, department, topic, n, *, sentiment, score, when, deleted=False):
+    for _ in range(n):
+        index = len(session.exec(select(FeedbackItem.id)).all())
+        session.add(
+            FeedbackItem(
+                source="t",
+                external_id=str(index),
+                text=f"raw {index} jo@example.com",
+                display_text=f"{sentiment} {score} #{index} [email]",
+                created_at=when,
+                sentiment=sentiment,
+                sentiment_score=score,
+                topic_id=topic.id if topic else None,
+                department_id=department.id,
+                classified_at=when,
+                deleted_at=when if deleted else None,
+            )
+        )
+        session.flush()
+
+
+def test_digest_counts_compares_and_quotes(core):
+    with core.session() as session:
+        billing = session.exec(select(Department).where(Department.name == "Billing")).one()
+        charges = session.exec(select(Topic).where(Topic.name == "Billing & charges")).one()
+        refunds = session.exec(select(Topic).where(Topic.name == "Returns & refunds")).one()
+        logistics = session.exec(select(Department).where(Department.name == "Logistics")).one()
+        now, before = START + timedelta(hours=2), START - timedelta(hours=2)
+        _add(session, billing, charges, 3, sentiment="negative", score=-0.9, when=now)
+        _add(session, billing, charges, 1, sentiment="negative", score=-0.4, when=now)
+        _add(session, billing, refunds, 2, sentiment="positive", score=0.8, when=now)
+        _add(session, billing, refunds, 1, sentiment="neutral", score=0.0, when=now)
+        _add(session, billing, charges, 1, sentiment="negative", score=-1.0, when=now, deleted=True)
+        _add(session, billing, charges, 2, sentiment="positive", score=0.5, when=before)
+        _add(session, logistics, None, 5, sentiment="negative", score=-0.99, when=now)
+        _add(session, billing, charges, 4, sentiment="negative", score=-0.9, when=END)  # next day
+
+    digest = core.digest(billing, START, END)
+
+    assert digest.volume == 7
+    assert digest.sentiment == {"negative": 4, "neutral": 1, "positive": 2}
+    assert digest.previous_sentiment == {"negative": 0, "neutral": 0, "positive": 2}
+    assert [(t.name, t.count, t.previous) for t in digest.topics] == [
+        ("Billing & charges", 4, 2),
+        ("Returns & refunds", 3, 0),
+    ]
+    assert [q.score for q in digest.negative] == [-0.9, -0.9, -0.9]
+    assert [q.score for q in digest.positive] == [0.8, 0.8]
+    assert all(q.topic == "Billing & charges" for q in digest.negative)
+    quoted = " ".join(q.text for q in digest.negative + digest.positive)
+    assert "@" not in quoted and "[email]" in quoted
+    assert round(digest.share("negative"), 3) == round(4 / 7, 3)
+
+
+def test_a_quiet_department_gets_an_empty_digest(core):
+    logistics = core.department("logistics")
+    digest = core.digest(logistics, START, END)
+    assert digest.volume == 0 and digest.topics == [] and digest.negative == []
+
+
+def test_personal_data_never_reaches_a_digest(core):
+    core.ingest(
+        [
+            InboundFeedback(
+                "webhook",
+                "pii-1",
+                "My parcel never arrived, the courier lied. Call me on (415) 555-0132 "
+                "or write to angry.customer@example.com, card 5500-0000-0000-0004.",
+                created_at=START + timedelta(hours=1),
+            )
+        ]
+    )
+    core.worker.run_pending()
+    digest = core.digest(core.department("Logistics"), START, END)
+    assert digest.volume == 1
+    shown = repr(digest)
+    for secret in ("555-0132", "angry.customer", "5500"):
+        assert secret not in shown

@@ -1,0 +1,95 @@
+"""Storage on SQLite and PostgreSQL: migrations, constraints and time zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from bot.models import Department, DigestRun, FeedbackItem, Topic, TopicExample
+
+TABLES = {
+    "alembic_version",
+    "department",
+    "topic",
+    "topicexample",
+    "feedbackitem",
+    "topiccorrection",
+    "executive",
+    "complaintassignment",
+    "digestrun",
+}
+
+
+def test_migrations_create_every_table_and_are_idempotent(core):
+    assert TABLES <= set(inspect(core.engine).get_table_names())
+    core.migrate()  # a second run at start-up changes nothing
+    with core.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def test_starter_set_is_loaded(core):
+    with core.session() as session:
+        departments = session.exec(select(Department)).all()
+        topics = session.exec(select(Topic)).all()
+        examples = session.exec(select(TopicExample)).all()
+    assert len(departments) == 7
+    assert len(topics) == 8
+    assert all(t.department_id for t in topics)
+    assert len(examples) >= 8 * 5
+
+
+def _item(external_id: str, **overrides) -> FeedbackItem:
+    values = {
+        "source": "test",
+        "external_id": external_id,
+        "text": "hello",
+        "display_text": "hello",
+        "created_at": datetime(2026, 11, 1, tzinfo=UTC),
+    }
+    return FeedbackItem(**(values | overrides))
+
+
+def test_source_and_external_id_are_unique(core):
+    with core.session() as session:
+        session.add(_item("1"))
+    with pytest.raises(IntegrityError), core.session() as session:
+        session.add(_item("1"))
+    with core.session() as session:
+        session.add(_item("1", source="other"))
+        assert len(session.exec(select(FeedbackItem)).all()) == 2
+
+
+def test_digest_period_is_unique_per_department(core):
+    with core.session() as session:
+        department_id = session.exec(select(Department.id)).first()
+    end = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    run = {"department_id": department_id, "period_start": end - timedelta(days=1)}
+    with core.session() as session:
+        session.add(DigestRun(period_end=end, **run))
+    with pytest.raises(IntegrityError), core.session() as session:
+        session.add(DigestRun(period_end=end, **run))
+
+
+def test_foreign_keys_are_enforced(core):
+    with pytest.raises(IntegrityError), core.session() as session:
+        session.add(_item("fk", topic_id=999_999))
+
+
+def test_times_come_back_aware_and_in_utc(core):
+    local = datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=2)))
+    with core.session() as session:
+        session.add(_item("tz", created_at=local))
+    with core.session() as session:
+        stored = session.exec(select(FeedbackItem).where(FeedbackItem.external_id == "tz")).one()
+    assert stored.created_at == local
+    assert stored.created_at.utcoffset() == timedelta(0)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_core):
+    with sqlite_core.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1

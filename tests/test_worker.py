@@ -1,0 +1,83 @@
+"""The worker: batches, routing to departments, and resuming after a stop."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from adapters.base import InboundFeedback
+from bot.models import Department, FeedbackItem, Topic
+from bot.topics import correct_topic
+
+MESSAGES = {
+    "d1": "My parcel has been stuck in transit for nine days and the courier never turned up.",
+    "b1": "You charged my card twice for the same order and the invoice is wrong.",
+    "s1": "The staff at the Leeds store were lovely and the shelves were fully stocked.",
+    "a1": "The app crashes every time I try to log in to check my order.",
+    "x1": "What lovely weather we are having this week.",
+}
+
+
+def _ingest(core) -> None:
+    core.ingest(InboundFeedback("test", key, text) for key, text in MESSAGES.items())
+
+
+def _stored(core) -> dict[str, FeedbackItem]:
+    with core.session() as session:
+        return {i.external_id: i for i in session.exec(select(FeedbackItem))}
+
+
+def _department_of(core, item: FeedbackItem) -> str | None:
+    with core.session() as session:
+        department = session.get(Department, item.department_id) if item.department_id else None
+        return department.name if department else None
+
+
+def test_items_are_classified_and_routed_to_their_topics_department(core):
+    _ingest(core)
+    assert core.worker.run_pending() == len(MESSAGES)
+    items = _stored(core)
+    assert _department_of(core, items["d1"]) == "Logistics"
+    assert _department_of(core, items["b1"]) == "Billing"
+    assert _department_of(core, items["s1"]) == "Stores"
+    assert _department_of(core, items["a1"]) == "Digital"
+    assert items["d1"].sentiment == "negative" and items["s1"].sentiment == "positive"
+    assert all(i.classified_at and i.model_version for i in items.values())
+    assert items["x1"].topic_id is None and items["x1"].department_id is None
+    assert core.worker.pending() == 0
+
+
+def test_a_stop_halfway_loses_nothing(sqlite_core):
+    _ingest(sqlite_core)
+    first = sqlite_core.worker
+    first.batch_size = 2
+    assert first.run_batch() == 2  # then the process "stops"
+    labelled = {k for k, i in _stored(sqlite_core).items() if i.classified_at}
+    assert len(labelled) == 2
+    # A new process picks up exactly the rest, oldest first.
+    from bot.core import Upside
+
+    restarted = Upside(sqlite_core.settings, classifier=sqlite_core.classifier)
+    assert restarted.worker.pending() == 3
+    assert restarted.worker.run_pending() == 3
+    assert all(i.classified_at for i in _stored(sqlite_core).values())
+
+
+def test_a_correction_moves_the_item_and_teaches_the_topic_at_once(sqlite_core):
+    text = "The car park outside is always full"
+    sqlite_core.ingest([InboundFeedback("test", "q", text)])
+    sqlite_core.worker.run_pending()
+    later = "the car park outside is always full on saturdays"
+    before = sqlite_core.classifier.classify([later])[0]
+    with sqlite_core.session() as session:
+        item = session.exec(select(FeedbackItem)).one()
+        assert item.topic_id is None  # the model did not know where parking belongs
+        stores = session.exec(select(Topic).where(Topic.name == "Store experience")).one()
+        correct_topic(session, item, stores, who="U123")
+    sqlite_core.worker.refresh_topics()  # what the chat adapters call after a correction
+    after = sqlite_core.classifier.classify([later])[0]
+    assert after.topic == "Store experience"
+    assert after.topic_confidence > before.topic_confidence + 0.15
+    with sqlite_core.session() as session:
+        item = session.exec(select(FeedbackItem)).one()
+        assert (item.topic_id, item.department_id) == (stores.id, stores.department_id)
+        assert item.labelled_by == "U123"
