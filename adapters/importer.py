@@ -72,6 +72,6 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, dict | str]]:
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError as exc:
-                yield line, f"not valid JSON: {exc.msg} at column {exc.colno}"
+                yield line, f"not valid JSON: {exc.msg} (column {exc.colno})"
                 continue
             yield line, record if isinstance(record, dict) else "expected a JSON object"

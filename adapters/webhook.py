@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 
@@ -52,7 +53,7 @@ def register(app: web.Application, core: Upside) -> None:
         ]
         if problems:
             return _error(400, "some items are invalid; nothing was stored", problems)
-        report = await request.loop.run_in_executor(None, core.ingest, items)
+        report = await asyncio.to_thread(core.ingest, items)
         results = [{"id": r.id, "status": r.outcome} for r in report.results]
         return web.json_response(
             {

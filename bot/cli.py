@@ -9,11 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import UnknownDepartment, Upside
+from bot.eval_commands import eval_app
 from bot.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
 
 app = typer.Typer(
@@ -25,12 +27,13 @@ topics_app = typer.Typer(help="Inspect topics.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
+app.add_typer(eval_app, name="eval")
 console = Console()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error in red and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -134,11 +137,11 @@ def import_feedback(core: Upside, file: Path, source: str | None = None) -> dict
 def print_import_summary(summary: dict) -> None:
     """The accepted / duplicate / rejected counts, then each rejected line and its reason."""
     console.print(
-        f"[bold]{summary['file']}[/]: [green]{summary['accepted']} accepted[/], "
+        f"[bold]{escape(summary['file'])}[/]: [green]{summary['accepted']} accepted[/], "
         f"{summary['duplicate']} duplicates, [red]{summary['rejected']} rejected[/]"
     )
     for line, reason in summary["errors"]:
-        console.print(f"  line {line}: {reason}")
+        console.print(f"  line {line}: {escape(reason)}")
 
 
 def classify_pending(core: Upside) -> int:
@@ -165,7 +168,7 @@ def classify(
     table = Table("text", "sentiment", "score", "topic", "confidence")
     for text, label in zip(texts, worker.classifier.classify(texts), strict=True):
         table.add_row(
-            text,
+            escape(text),
             label.sentiment,
             f"{label.sentiment_score:+.2f}",
             label.topic or "—",

@@ -33,13 +33,19 @@ class Settings(BaseSettings):
     model_dir: str | None = Field(
         None, description="Hugging Face model directory or hub id; unset uses the bundled model."
     )
+    quantize: bool = Field(
+        True, description="Run the model with int8 weights, made once into the cache directory."
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "upside", description="Where derived model files are kept."
+    )
     topic_threshold: float = Field(
         0.25, ge=0.0, le=1.0, description="Topic confidence below which an item gets no topic."
     )
     max_text_length: int = Field(
         5000, ge=1, description="Longest feedback text accepted, in characters."
     )
-    batch_size: int = Field(64, ge=1, le=4096, description="Items the worker classifies at once.")
+    batch_size: int = Field(256, ge=1, le=4096, description="Items the worker classifies at once.")
     worker_interval: float = Field(
         2.0, gt=0, description="Seconds the background worker waits between empty polls."
     )

@@ -49,8 +49,9 @@ class Upside:
     def classifier(self) -> Classifier:
         """The model, loaded on first use (a few seconds) and then shared."""
         if self._classifier is None:
+            settings = self.settings
             self._classifier = Classifier.load(
-                self.settings.model_dir, self.settings.topic_threshold
+                settings.model_dir, settings.topic_threshold, settings.quantize, settings.cache_dir
             )
         return self._classifier
 
@@ -70,7 +71,7 @@ class Upside:
         """Store feedback and wake the worker; returns before classification."""
         report = self.ingestor.ingest(items)
         if "worker" in self.__dict__ and report.count("accepted"):
-            self.worker.wake.set()
+            self.worker.notify()
         return report
 
     def department(self, name: str) -> Department:

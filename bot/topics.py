@@ -58,6 +58,10 @@ class TopicsFile(BaseModel):
             raise ValueError(f"topics name undefined departments: {', '.join(missing)}")
         return self
 
+    def specs(self) -> list[TopicSpec]:
+        """The file's topics as the classifier wants them."""
+        return [TopicSpec(t.name, t.description, tuple(t.examples)) for t in self.topics]
+
 
 class ConfigFileError(ValueError):
     """The TOML file cannot be read or does not describe departments and topics."""

@@ -30,6 +30,14 @@ class ClassifyWorker:
         self.classifier = classifier
         self.batch_size = batch_size
         self.wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self) -> None:
+        """Wake `run_forever` now; safe from any thread (ingest runs in executor threads)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # asyncio.Event is not thread-safe: setting it from another thread can lose the wake-up
+            loop.call_soon_threadsafe(self.wake.set)
 
     def refresh_topics(self) -> None:
         """Reload topics and examples from the database into the classifier."""
@@ -83,6 +91,7 @@ class ClassifyWorker:
 
     async def run_forever(self, interval: float) -> None:
         """Classify in a thread whenever woken by ingest or every `interval` seconds."""
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
                 await asyncio.to_thread(self.run_pending)

@@ -17,6 +17,8 @@ BUNDLED_SHA256 = {
 }
 BUNDLED_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the length the model was trained with
+MAX_BATCH = 64
+ATTENTION_BUDGET = 32 * 32 * 32  # batch x length^2: 32 texts of 32 tokens
 
 
 class ModelError(RuntimeError):
@@ -51,46 +53,71 @@ def verify(model_dir: Path, expected: dict[str, str]) -> None:
             raise ModelError(f"model file {path} has SHA-256 {got}, expected {want}; refusing it")
 
 
-class Encoder:
-    """Turns texts into L2-normalised 384-d sentence embeddings (mean pooling)."""
+def onnx_file(model_dir: Path) -> Path:
+    """The ONNX graph of a model directory (Hugging Face repos keep it under onnx/)."""
+    for candidate in (model_dir / "onnx" / "model.onnx", model_dir / "model.onnx"):
+        if candidate.is_file():
+            return candidate
+    raise ModelError(f"{model_dir} has no onnx/model.onnx; export one with optimum first")
 
-    def __init__(self, model_dir: Path, onnx_file: str = "onnx/model.onnx") -> None:
+
+class Encoder:
+    """Turns texts into L2-normalised sentence embeddings (mean pooling).
+
+    `key` names the exact weights (a SHA-256 prefix), for caches derived from them.
+    """
+
+    def __init__(self, tokenizer_dir: Path, onnx_path: Path, name: str, key: str) -> None:
         os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # no torch is by design
         from transformers import AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        self.name, self.key = name, key
+        self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
-            str(model_dir / onnx_file), options, providers=["CPUExecutionProvider"]
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
+        self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Embed `texts`; batches group texts of similar length to keep padding small."""
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed `texts`, in batches of similar length so padding and memory stay small."""
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out: np.ndarray | None = None
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            vectors = self._encode_batch([texts[i] for i in chunk])
-            if out is None:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[chunk] = vectors
-        assert out is not None
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        ids = self.tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for batch in _batches(sorted(range(len(ids)), key=lambda i: len(ids[i])), ids):
+            out[batch] = self._encode_batch([ids[i] for i in batch])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        tokens = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="np"
-        )
-        mask = tokens["attention_mask"].astype(np.int64)
-        feed = {"input_ids": tokens["input_ids"].astype(np.int64), "attention_mask": mask}
+    def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
+        width = max(len(row) for row in ids)
+        input_ids = np.full((len(ids), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, tokens in enumerate(ids):
+            input_ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(mask)
         hidden = self.session.run(None, feed)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+def _batches(order: list[int], ids: list[list[int]]) -> list[list[int]]:
+    """Consecutive runs of `order` (shortest first) small enough for memory to stay flat.
+
+    Attention memory grows with batch x length^2, so long texts travel in small batches.
+    """
+    batches: list[list[int]] = [[]]
+    for index in order:
+        batch = batches[-1]
+        cost = (len(batch) + 1) * len(ids[index]) ** 2
+        if batch and (len(batch) >= MAX_BATCH or cost > ATTENTION_BUDGET):
+            batches.append(batch := [])
+        batch.append(index)
+    return batches

@@ -28,7 +28,7 @@ class SentimentHead:
         unknown = set(labels) - set(SENTIMENTS)
         if unknown:
             raise ValueError(f"unknown sentiment labels: {sorted(unknown)}")
-        self.model = LogisticRegression(C=4.0, max_iter=2000)
+        self.model = LogisticRegression(C=2.0, max_iter=2000)
         self.model.fit(embeddings, labels)
         self._columns = [list(self.model.classes_).index(s) for s in SENTIMENTS]
         self.version = f"sentiment-{fingerprint}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,15 +12,27 @@ from classifiers.types import TopicSpec
 Embed = Callable[[list[str]], np.ndarray]
 
 
+def _empty() -> np.ndarray:
+    return np.zeros((0, 384), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class _TopicSet:
+    """Embeddings of one version of the topics, swapped in whole."""
+
+    names: list[str] = field(default_factory=list)
+    labels: np.ndarray = field(default_factory=_empty)  # name and description, per topic
+    examples: list[np.ndarray] = field(default_factory=list)  # example phrases, per topic
+    centroids: np.ndarray = field(default_factory=_empty)  # mean of examples, per topic
+
+
 class TopicHead:
     """Scores texts against topics by cosine similarity; keeps embeddings of known phrases."""
 
     def __init__(self, embed: Embed) -> None:
         self._embed = embed
         self._cache: dict[str, np.ndarray] = {}
-        self._names: list[str] = []
-        self._labels = np.zeros((0, 384), dtype=np.float32)
-        self._examples: list[np.ndarray] = []
+        self._set = _TopicSet()
 
     def set_topics(self, topics: list[TopicSpec]) -> None:
         """Replace the topic set; only phrases not seen before are embedded."""
@@ -28,28 +41,37 @@ class TopicHead:
         new = [text for text in dict.fromkeys(wanted) if text not in self._cache]
         if new:
             self._cache.update(zip(new, self._embed(new), strict=True))
-        labels = np.stack([self._cache[t] for t in label_texts]) if topics else self._labels[:0]
+        if not topics:
+            self._set = _TopicSet()
+            return
+        labels = np.stack([self._cache[t] for t in label_texts])
         examples = [
             np.stack([self._cache[e] for e in t.examples]) if t.examples else labels[i : i + 1]
             for i, t in enumerate(topics)
         ]
-        # One assignment each so a concurrent scorer never sees half a topic set.
-        self._names, self._labels, self._examples = [t.name for t in topics], labels, examples
+        centroids = np.stack([_unit(e.mean(axis=0)) for e in examples])
+        # One assignment, so a concurrent scorer never sees half a topic set.
+        self._set = _TopicSet([t.name for t in topics], labels, examples, centroids)
 
     @staticmethod
     def _label_text(topic: TopicSpec) -> str:
-        return f"{topic.name}: {topic.description}" if topic.description else topic.name
-
-    @property
-    def names(self) -> list[str]:
-        """The current topics' names."""
-        return list(self._names)
+        name = topic.name.replace("_", " ")
+        return f"{name}: {topic.description}" if topic.description else name
 
     def score(self, embeddings: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """The topic names and a (texts x topics) matrix of confidences in [0, 1]."""
-        names, labels, examples = self._names, self._labels, self._examples
-        if not names:
-            return names, np.zeros((len(embeddings), 0), dtype=np.float32)
-        by_label = embeddings @ labels.T
-        by_example = np.stack([(embeddings @ e.T).max(axis=1) for e in examples], axis=1)
-        return names, np.clip(0.5 * by_label + 0.5 * by_example, 0.0, 1.0)
+        """The topic names and a (texts x topics) matrix of confidences in [0, 1].
+
+        A text's confidence for a topic averages its cosine similarity to the topic's
+        name and description, to the centre of its examples, and to its nearest example:
+        the first carries the admin's intent, the others what customers actually write.
+        """
+        topics = self._set
+        if not topics.names:
+            return [], np.zeros((len(embeddings), 0), dtype=np.float32)
+        nearest = np.stack([(embeddings @ e.T).max(axis=1) for e in topics.examples], axis=1)
+        combined = (embeddings @ topics.labels.T + embeddings @ topics.centroids.T + nearest) / 3
+        return topics.names, np.clip(combined, 0.0, 1.0)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)

@@ -9,7 +9,8 @@ import pytest
 
 from bot.topics import read_topics_file
 from classifiers import Classifier, ModelError, TopicSpec
-from classifiers.encoder import BUNDLED_SHA256, bundled_model_dir, verify
+from classifiers.encoder import BUNDLED_SHA256, bundled_model_dir, sha256_of, verify
+from classifiers.quantize import int8_model
 from tests.conftest import DATA
 
 
@@ -29,7 +30,9 @@ def test_sentiment_on_held_out_sentences(classifier):
     rows = _rows("sentiment_holdout.csv")
     predicted = [c.sentiment for c in classifier.classify([r["text"] for r in rows])]
     for label in ("negative", "neutral", "positive"):
-        hits = [p == r["label"] for p, r in zip(predicted, rows, strict=True) if r["label"] == label]
+        hits = [
+            p == r["label"] for p, r in zip(predicted, rows, strict=True) if r["label"] == label
+        ]
         assert sum(hits) / len(hits) >= 0.8, f"{label} recall {sum(hits)}/{len(hits)}"
 
 
@@ -63,7 +66,7 @@ def test_every_result_carries_the_model_version(classifier):
     results = classifier.classify(["one", "two"])
     assert len(results) == 2
     assert {r.model_version for r in results} == {classifier.version}
-    assert classifier.version.startswith("all-MiniLM-L6-v2/")
+    assert classifier.version.startswith("all-MiniLM-L6-v2-int8/")
     assert classifier.classify([]) == []
 
 
@@ -83,6 +86,21 @@ def test_tampered_weights_are_refused(tmp_path):
 
 def test_a_model_directory_can_be_configured(tmp_path):
     shutil.copytree(bundled_model_dir(), tmp_path / "my-model")
-    other = Classifier.load(str(tmp_path / "my-model"))
+    other = Classifier.load(str(tmp_path / "my-model"), quantize=False, cache_dir=None)
     assert other.version.startswith("my-model/")
     assert other.classify(["Terrible, never again."])[0].sentiment == "negative"
+    with pytest.raises(ModelError, match="neither a model directory nor a hub id"):
+        Classifier.load(str(tmp_path / "missing" / "deeper" / "model"))
+
+
+def test_int8_weights_are_made_once_and_remade_if_damaged(tmp_path):
+    source = bundled_model_dir() / "onnx" / "model.onnx"
+    digest = BUNDLED_SHA256["onnx/model.onnx"]
+    path, int8_digest = int8_model(source, digest, tmp_path)
+    made = path.stat().st_mtime_ns
+    assert path.stat().st_size < (source.parent / "model.onnx_data").stat().st_size / 3
+    assert int8_model(source, digest, tmp_path) == (path, int8_digest)
+    assert path.stat().st_mtime_ns == made  # reused, not made again
+    path.write_bytes(path.read_bytes()[:-10])
+    again, again_digest = int8_model(source, digest, tmp_path)
+    assert again == path and again_digest == int8_digest == sha256_of(path)

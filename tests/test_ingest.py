@@ -13,7 +13,9 @@ from bot.models import FeedbackItem
 
 
 def feedback(external_id: str = "1", text: str = "The parcel was late", **kw) -> InboundFeedback:
-    return InboundFeedback(source=kw.pop("source", "webhook"), external_id=external_id, text=text, **kw)
+    return InboundFeedback(
+        source=kw.pop("source", "webhook"), external_id=external_id, text=text, **kw
+    )
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,10 @@ async def test_invalid_json_is_a_400_saying_so(sqlite_core, make_client) -> None
         ({"source": "zendesk", "id": "1", "text": 42}, "text"),
         ({"id": "1", "text": "late parcel"}, "source"),
         ({"source": "zendesk", "id": "1", "text": "late", "created_at": "yesterday"}, "created_at"),
-        ([{"source": "zendesk", "id": "1", "text": "ok"}, {"source": "zendesk", "id": "2"}], "text"),
+        (
+            [{"source": "zendesk", "id": "1", "text": "ok"}, {"source": "zendesk", "id": "2"}],
+            "text",
+        ),
     ],
     ids=["missing-text", "number-text", "missing-source", "bad-created-at", "bad-list-item"],
 )
@@ -206,12 +209,17 @@ async def test_the_worker_classifies_and_routes_after_ingest(core, make_client) 
     client = await make_client(core)
     await asyncio.sleep(0.5)  # let the worker finish its first, empty round and sleep
     text = "Terrible delivery. The parcel is two weeks late and the courier left it in the rain."
-    response = await client.post(URL, json=item("late-1", text), headers=AUTH)
-    assert response.status == 202
-    deadline = time.monotonic() + 10
-    while (row := stored(core)[0]).classified_at is None:
-        assert time.monotonic() < deadline, "the worker did not classify the item in 10 s"
-        await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)  # asyncio then refuses a thread-unsafe wake-up from the ingest thread
+    try:
+        response = await client.post(URL, json=item("late-1", text), headers=AUTH)
+        assert response.status == 202
+        deadline = time.monotonic() + 10
+        while (row := stored(core)[0]).classified_at is None:
+            assert time.monotonic() < deadline, "the worker did not classify the item in 10 s"
+            await asyncio.sleep(0.1)
+    finally:
+        loop.set_debug(False)
     with core.session() as session:
         topic = session.get(Topic, row.topic_id) if row.topic_id else None
         department = session.get(Department, row.department_id) if row.department_id else None
