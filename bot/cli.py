@@ -178,6 +178,18 @@ def classify(
     console.print(f"[dim]model {worker.classifier.version}[/]")
 
 
+@app.command()
+def reclassify(ctx: typer.Context) -> None:
+    """Label the stored catalogue again after topics change; hand-labelled items stay."""
+    core = _core(ctx)
+    with console.status("loading the model"):
+        worker = core.worker
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("reclassifying", total=worker.relabellable())
+        done = worker.reclassify(lambda n: progress.advance(task, n))
+    console.print(f"reclassified {done} items; items labelled by hand were left as they were")
+
+
 @topics_app.command("list")
 def topics_list(ctx: typer.Context) -> None:
     """List topics with their departments and example counts."""

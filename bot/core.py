@@ -13,7 +13,8 @@ from bot import db
 from bot.config import Settings
 from bot.digest import Digest, build_digest
 from bot.ingest import Ingestor, IngestReport
-from bot.models import Department
+from bot.models import Department, FeedbackItem, Topic
+from bot.topics import correct_topic
 from bot.worker import ClassifyWorker
 from classifiers import Classifier
 
@@ -73,6 +74,18 @@ class Upside:
         if "worker" in self.__dict__ and report.count("accepted"):
             self.worker.notify()
         return report
+
+    def correct_topic(self, feedback_id: int, topic_name: str, who: str) -> None:
+        """A person says item `feedback_id` belongs to `topic_name`: store it, learn it now."""
+        with self.session() as session:
+            item = session.get(FeedbackItem, feedback_id)
+            topic = session.exec(select(Topic).where(Topic.name == topic_name)).first()
+            if item is None or topic is None:
+                missing = f"item {feedback_id}" if item is None else f"topic {topic_name!r}"
+                raise LookupError(f"no {missing}")
+            correct_topic(session, item, topic, who)
+        if self.model_ready:
+            self.worker.refresh_topics()
 
     def department(self, name: str) -> Department:
         """The department called `name` (case-insensitive)."""

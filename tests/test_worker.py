@@ -81,3 +81,37 @@ def test_a_correction_moves_the_item_and_teaches_the_topic_at_once(sqlite_core):
         item = session.exec(select(FeedbackItem)).one()
         assert (item.topic_id, item.department_id) == (stores.id, stores.department_id)
         assert item.labelled_by == "U123"
+
+
+def test_the_correction_loop_end_to_end(sqlite_core):
+    core = sqlite_core
+    core.ingest([InboundFeedback("test", "p1", "The car park outside is always full")])
+    core.worker.run_pending()
+    with core.session() as session:
+        first = session.exec(select(FeedbackItem)).one()
+    core.correct_topic(first.id, "Store experience", who="U42")
+    core.ingest([InboundFeedback("test", "p2", "Car park outside is always full again")])
+    core.worker.run_pending()  # no restart: the next item already learns from the correction
+    with core.session() as session:
+        second = session.exec(select(FeedbackItem).where(FeedbackItem.external_id == "p2")).one()
+        stores = session.exec(select(Topic).where(Topic.name == "Store experience")).one()
+    assert second.topic_id == stores.id and second.labelled_by is None
+
+
+def test_reclassify_relabels_the_catalogue_but_not_hand_labels(sqlite_core):
+    core = sqlite_core
+    _ingest(core)
+    core.worker.run_pending()
+    core.correct_topic(_stored(core)["x1"].id, "Store experience", who="U7")
+    hand = _stored(core)["x1"]
+    with core.session() as session:  # an admin hands every topic to Billing
+        billing = session.exec(select(Department).where(Department.name == "Billing")).one()
+        for topic in session.exec(select(Topic)):
+            topic.department_id = billing.id
+            session.add(topic)
+    assert core.worker.relabellable() == len(MESSAGES) - 1
+    assert core.worker.reclassify() == len(MESSAGES) - 1
+    after = _stored(core)
+    assert {_department_of(core, after[k]) for k in ("d1", "s1", "a1")} == {"Billing"}
+    assert _department_of(core, after["x1"]) == "Stores"  # the person's label stands
+    assert (after["x1"].classified_at, after["x1"].topic_id) == (hand.classified_at, hand.topic_id)
