@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean bench-quality bench-speed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) upside-demo.db* .pytest_cache
+
+bench-quality: $(STAMP)
+	$(BIN)/python bench/quality.py
+
+bench-speed: $(STAMP)
+	$(BIN)/python bench/speed.py
