@@ -259,15 +259,35 @@ def demo(
 
 @app.command()
 def serve(ctx: typer.Context) -> None:
-    """Run the web server: webhook, health, and the classification worker."""
+    """Run the web server: webhook, Slack, health, and the classification worker."""
     from aiohttp import web
 
-    from adapters import webhook
     from bot.server import create_app
 
     core = _core(ctx)
     application = create_app(core)
+    mount_adapters(application, core)
+    web.run_app(application, host=core.settings.host, port=core.settings.port)
+
+
+def mount_adapters(application, core: Upside) -> None:
+    """Attach every configured channel adapter to the web app."""
+    from adapters import webhook
+
     webhook.register(application, core)
     if core.settings.webhook_token is None:
         console.print("[yellow]UPSIDE_WEBHOOK_TOKEN is unset: the webhook refuses every call[/]")
-    web.run_app(application, host=core.settings.host, port=core.settings.port)
+    if not core.settings.slack_enabled:
+        console.print("[yellow]Slack is off: set UPSIDE_SLACK_BOT_TOKEN and _SIGNING_SECRET[/]")
+        return
+    from adapters.slack.app import SlackAdapter
+
+    slack = SlackAdapter(core)
+    slack.mount(application)
+    app_token = core.settings.slack_app_token
+    if app_token is not None:
+
+        async def socket_mode(_app) -> None:
+            await slack.socket_mode(app_token.get_secret_value())
+
+        application.on_startup.append(socket_mode)

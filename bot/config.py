@@ -53,6 +53,25 @@ class Settings(BaseSettings):
         "US,GB", description="Comma-separated regions whose local phone numbers are redacted."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    slack_bot_token: SecretStr | None = Field(
+        None, description="Bot token (xoxb-...) for a single workspace; enables Slack."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Signing secret that verifies Slack's requests."
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, description="App-level token (xapp-...) to use Socket Mode instead of a public URL."
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Slack Web API base URL (proxies, tests)."
+    )
+    slack_admins: str = Field("", description="Comma-separated Slack user ids of Upside admins.")
+    slack_admin_group: str = Field(
+        "", description="Slack user group id whose members are Upside admins."
+    )
+    slack_feedback_channels: str = Field(
+        "", description="Comma-separated Slack channel ids always treated as feedback channels."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -70,9 +89,25 @@ class Settings(BaseSettings):
         return value.upper().replace(" ", "")
 
     @property
+    def slack_enabled(self) -> bool:
+        """Slack runs when a signing secret and a bot token are configured."""
+        return self.slack_signing_secret is not None and self.slack_bot_token is not None
+
+    @staticmethod
+    def ids(value: str) -> frozenset[str]:
+        """A comma-separated setting as a set of ids."""
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+    @property
     def regions(self) -> tuple[str, ...]:
         """`phone_regions` as a tuple of ISO codes."""
         return tuple(self.phone_regions.split(","))
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # AsyncWebClient joins paths with urljoin, which drops a last segment without "/".
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("log_level")
     @classmethod

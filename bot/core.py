@@ -6,14 +6,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from adapters.base import InboundFeedback
 from bot import db
 from bot.config import Settings
+from bot.db import insert_new
 from bot.digest import Digest, build_digest
 from bot.ingest import Ingestor, IngestReport
-from bot.models import Department, FeedbackItem, Topic
+from bot.models import Department, FeedbackItem, ProcessedEvent, Topic, WatchedChannel, utcnow
+from bot.redact import redact
 from bot.topics import correct_topic
 from bot.worker import ClassifyWorker
 from classifiers import Classifier
@@ -71,9 +73,89 @@ class Upside:
     def ingest(self, items: Iterable[InboundFeedback]) -> IngestReport:
         """Store feedback and wake the worker; returns before classification."""
         report = self.ingestor.ingest(items)
-        if "worker" in self.__dict__ and report.count("accepted"):
-            self.worker.notify()
+        if report.count("accepted"):
+            self.worker_notify()
         return report
+
+    def worker_notify(self) -> None:
+        """Wake the background worker, if this process runs one."""
+        if "worker" in self.__dict__:
+            self.worker.notify()
+
+    def seen(self, event_id: str) -> bool:
+        """Whether a platform event was handled already (so a retried delivery is skipped)."""
+        with self.session() as session:
+            query = select(ProcessedEvent.id).where(ProcessedEvent.event_id == event_id)
+            return session.exec(query).first() is not None
+
+    def remember(self, event_id: str) -> None:
+        """Record a platform event as handled; called once its effects are stored."""
+        with self.session() as session:
+            insert_new(session, ProcessedEvent, ["event_id"], event_id=event_id)
+
+    def edit(self, source: str, external_id: str, text: str) -> bool:
+        """A source message was edited: store the new words and classify them again."""
+        if not text.strip() or len(text) > self.settings.max_text_length:
+            return False
+        with self.session() as session:
+            item = self._item(session, source, external_id)
+            if item is None:
+                return False
+            item.text, item.display_text = text, redact(text.strip(), self.settings.regions)
+            if item.labelled_by is None:
+                item.classified_at = None  # the worker labels the new words
+            session.add(item)
+        self.worker_notify()
+        return True
+
+    def delete(self, source: str, external_id: str) -> bool:
+        """A source message was deleted: keep the record, hide it from digests."""
+        with self.session() as session:
+            item = self._item(session, source, external_id)
+            if item is None or item.deleted_at is not None:
+                return False
+            item.deleted_at = utcnow()
+            session.add(item)
+            return True
+
+    @staticmethod
+    def _item(session: Session, source: str, external_id: str) -> FeedbackItem | None:
+        return session.exec(
+            select(FeedbackItem).where(
+                FeedbackItem.source == source, FeedbackItem.external_id == external_id
+            )
+        ).first()
+
+    def watch(self, platform: str, channel_id: str, who: str) -> bool:
+        """Mark a channel as a feedback channel; False when it already was."""
+        with self.session() as session:
+            values = {"platform": platform, "channel_id": channel_id, "added_by": who}
+            return (
+                insert_new(session, WatchedChannel, ["platform", "channel_id"], **values)
+                is not None
+            )
+
+    def unwatch(self, platform: str, channel_id: str) -> bool:
+        """Stop treating a channel's messages as feedback; False when it was not watched."""
+        with self.session() as session:
+            row = session.exec(
+                select(WatchedChannel).where(
+                    WatchedChannel.platform == platform, WatchedChannel.channel_id == channel_id
+                )
+            ).first()
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def watched(self, platform: str) -> set[str]:
+        """Ids of the platform's feedback channels."""
+        with self.session() as session:
+            return set(
+                session.exec(
+                    select(WatchedChannel.channel_id).where(WatchedChannel.platform == platform)
+                )
+            )
 
     def correct_topic(self, feedback_id: int, topic_name: str, who: str) -> None:
         """A person says item `feedback_id` belongs to `topic_name`: store it, learn it now."""
@@ -84,6 +166,10 @@ class Upside:
                 missing = f"item {feedback_id}" if item is None else f"topic {topic_name!r}"
                 raise LookupError(f"no {missing}")
             correct_topic(session, item, topic, who)
+        self.refresh_topics()
+
+    def refresh_topics(self) -> None:
+        """Apply topic changes to the loaded model at once (no-op before it is loaded)."""
         if self.model_ready:
             self.worker.refresh_topics()
 

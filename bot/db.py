@@ -9,7 +9,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, text
-from sqlmodel import Session, create_engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,6 +42,22 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_new(session: Session, model: type[SQLModel], keys: list[str], **values: object):
+    """Insert a row unless one with the same `keys` exists; returns the new id or None.
+
+    The database's unique constraint decides, so racing processes cannot both insert.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    row = model(**values).model_dump(exclude={"id"})  # with the model's defaults filled in
+    statement = (
+        dialect.insert(model)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(model.id)  # type: ignore[attr-defined]
+    )
+    return session.execute(statement).scalar_one_or_none()
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -137,3 +137,32 @@ def _quotes(
         )
         for item, topic in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentMood:
+    """A department's sentiment counts over a recent period."""
+
+    department: str
+    negative: int
+    neutral: int
+    positive: int
+
+
+def department_moods(session: Session, since: datetime) -> list[DepartmentMood]:
+    """Every department's sentiment counts since `since`, in one grouped query."""
+    counts = {
+        (name, sentiment): count
+        for name, sentiment, count in session.exec(
+            select(Department.name, FeedbackItem.sentiment, func.count())
+            .join(FeedbackItem, FeedbackItem.department_id == Department.id)
+            .where(
+                FeedbackItem.created_at >= since,
+                FeedbackItem.classified_at.is_not(None),
+                FeedbackItem.deleted_at.is_(None),
+            )
+            .group_by(Department.name, FeedbackItem.sentiment)
+        )
+    }
+    names = session.exec(select(Department.name).order_by(Department.name)).all()
+    return [DepartmentMood(name, *(counts.get((name, s), 0) for s in SENTIMENTS)) for name in names]

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from adapters.base import InboundFeedback
-from bot.db import session_scope
-from bot.models import FeedbackItem, utcnow
+from bot.db import insert_new, session_scope
+from bot.models import FeedbackItem
 from bot.redact import redact
 
 Outcome = Literal["accepted", "duplicate", "rejected"]
@@ -60,8 +59,6 @@ class Ingestor:
         self.engine = engine
         self.max_length = max_length
         self.regions = regions
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        self._insert = insert(FeedbackItem)
 
     def ingest(self, items: Iterable[InboundFeedback]) -> IngestReport:
         """Store every valid item once; one bad item never stops the others."""
@@ -85,15 +82,8 @@ class Ingestor:
             "display_text": redact(item.text.strip(), self.regions),
             "link": item.link[:1000],
             "created_at": item.created_at,
-            "received_at": utcnow(),
         }
-        # The unique (source, external_id) constraint decides; racing replicas cannot both win.
-        statement = (
-            self._insert.values(**row)
-            .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(FeedbackItem.id)
-        )
-        new_id = session.execute(statement).scalar_one_or_none()
+        new_id = insert_new(session, FeedbackItem, ["source", "external_id"], **row)
         if new_id is not None:
             return ItemResult("accepted", id=new_id)
         existing = session.execute(

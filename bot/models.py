@@ -153,3 +153,23 @@ class DigestRun(SQLModel, table=True):
     message_ref: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class WatchedChannel(SQLModel, table=True):
+    """A chat channel whose messages are customer feedback (support tools, review feeds)."""
+
+    __table_args__ = (UniqueConstraint("platform", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)  # slack | teams
+    channel_id: str = Field(max_length=200)
+    added_by: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """A platform event already handled; its unique id turns a retry into a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=200)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())

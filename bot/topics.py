@@ -87,14 +87,20 @@ def apply_topics_file(session: Session, config: TopicsFile) -> tuple[int, int]:
         departments[entry.name] = department
     session.flush()
     for entry in config.topics:
-        topic = session.exec(select(Topic).where(Topic.name == entry.name)).first()
-        topic = topic or Topic(name=entry.name)
-        topic.description = entry.description
-        topic.department_id = departments[entry.department].id
-        session.add(topic)
-        session.flush()
-        add_examples(session, topic, entry.examples, origin="admin")
+        save_topic(session, entry, departments[entry.department])
     return len(config.departments), len(config.topics)
+
+
+def save_topic(session: Session, entry: TopicConfig, department: Department) -> Topic:
+    """Create or update the topic `entry` names, owned by `department`; examples are added."""
+    topic = session.exec(select(Topic).where(Topic.name == entry.name)).first()
+    topic = topic or Topic(name=entry.name)
+    topic.description = entry.description
+    topic.department_id = department.id
+    session.add(topic)
+    session.flush()
+    add_examples(session, topic, entry.examples, origin="admin")
+    return topic
 
 
 def add_examples(session: Session, topic: Topic, texts: list[str], origin: str) -> None:
@@ -103,6 +109,17 @@ def add_examples(session: Session, topic: Topic, texts: list[str], origin: str) 
     for text in dict.fromkeys(t.strip() for t in texts if t.strip()):
         if text not in have:
             session.add(TopicExample(topic_id=topic.id, text=text, origin=origin))
+
+
+def remove_topic(session: Session, topic: Topic) -> None:
+    """Delete a topic and its examples; its items go back to the worker to be labelled again."""
+    for item in session.exec(select(FeedbackItem).where(FeedbackItem.topic_id == topic.id)):
+        item.topic_id = item.department_id = item.classified_at = item.labelled_by = None
+        session.add(item)
+    for example in session.exec(select(TopicExample).where(TopicExample.topic_id == topic.id)):
+        session.delete(example)
+    session.flush()
+    session.delete(topic)
 
 
 def topic_specs(session: Session) -> list[TopicSpec]:

@@ -1,0 +1,208 @@
+"""A digest as Slack Block Kit: plain dicts, within Slack's limits, customer text escaped.
+
+    blocks = digest_blocks(digest, topics=["Billing & charges", "Delivery"])
+    await client.chat_postMessage(channel=channel, blocks=blocks, text=digest_text(digest))
+
+Each quote carries a "Wrong topic?" select whose option values `parse_wrong_topic` reads back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.digest import Digest, Quote
+
+MAX_BLOCKS = 50
+HEADER_CHARS = 150
+TEXT_CHARS = 3000
+MAX_OPTIONS = 100
+OPTION_TEXT_CHARS = 75
+OPTION_VALUE_CHARS = 150
+NAME_CHARS = 100  # a source or topic name shown inline
+TOP_TOPICS = 5
+WRONG_TOPIC = "wrong_topic"
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_EMOJI = {
+    "negative": ":red_circle:",
+    "neutral": ":white_circle:",
+    "positive": ":large_green_circle:",
+}
+_BLOCKS_PER_QUOTE = 2  # the words with their select, then source and topic
+_QUIET = "A quiet period: no customer feedback reached this department."
+
+
+def digest_blocks(digest: Digest, topics: list[str]) -> list[dict]:
+    """The digest as at most 50 blocks; `topics` are the names a quote can be moved to.
+
+    When quotes overflow the budget, the jeers take all the room but what the best cheer needs,
+    and a cut group's title says how many of its quotes are shown: bad news is never dropped.
+    """
+    head = [
+        {"type": "header", "text": _plain(digest.department, HEADER_CHARS)},
+        {"type": "context", "elements": [_mrkdwn(_period(digest))]},
+        section(_summary(digest) if digest.volume else _QUIET),
+    ]
+    top = [section(_top_topics(digest))] if digest.topics else []
+    room = MAX_BLOCKS - len(head) - len(top)
+    best_cheer = 1 + _BLOCKS_PER_QUOTE if digest.positive else 0  # a title and one quote
+    jeers = _quote_group("Jeers", "the most negative", digest.negative, topics, room - best_cheer)
+    room -= len(jeers)
+    cheers = _quote_group("Cheers", "the most positive", digest.positive, topics, room)
+    return [*head, *top, *jeers, *cheers]
+
+
+def digest_text(digest: Digest) -> str:
+    """The message's `text`: what notifications and screen readers get instead of the blocks.
+
+    Slack parses this field as mrkdwn too, so customer words are escaped here as well.
+    """
+    department = _escape(digest.department, NAME_CHARS)
+    if not digest.volume:
+        return f"{department}: a quiet period, no customer feedback."
+    shares = ", ".join(f"{label} {digest.share(label):.0%}" for label in _EMOJI)
+    parts = [f"{department}: {digest.volume} items, {shares}."]
+    if digest.topics:
+        top = digest.topics[0]
+        parts.append(f"Top topic: {_escape(top.name, NAME_CHARS)} ({top.count}).")
+    if digest.negative:
+        worst = digest.negative[0]
+        parts.append(
+            f"Most negative: “{_escape(worst.text, 300)}” ({_escape(worst.source, NAME_CHARS)})"
+        )
+    return " ".join(parts)
+
+
+def parse_wrong_topic(value: str) -> tuple[int, str]:
+    """The (quote id, topic name) in a "Wrong topic?" option value such as "42|Delivery"."""
+    quote_id, separator, topic = value.partition("|")
+    if not separator or not quote_id.isascii() or not quote_id.isdecimal() or not topic:
+        raise ValueError(f"not a wrong-topic value (expected '<quote id>|<topic>'): {value!r}")
+    return int(quote_id), topic
+
+
+def _escape(text: str, limit: int) -> str:
+    """`text` with Slack's control characters escaped, cut to `limit` characters with "…".
+
+    The cut falls between characters of `text`, so an entity is never split.
+    """
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    kept, size = [], 1  # the ellipsis
+    for char in text:
+        piece = _ENTITIES.get(char, char)
+        if size + len(piece) > limit:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + "…"
+
+
+def escape_mrkdwn(text: str) -> str:
+    return "".join(_ENTITIES.get(char, char) for char in text)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(text: str, limit: int) -> dict:
+    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text}
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _change(now: float, before: float, unit: str = "") -> str:
+    delta = now - before
+    return f"{delta:+.0f}{unit}" if round(delta) else "±0"
+
+
+def _date(moment: datetime) -> str:
+    """A time every reader sees in their own time zone, with a UTC fallback for old clients."""
+    fallback = f"{moment:%a %d %b %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _period(digest: Digest) -> str:
+    return f"{_date(digest.start)} → {_date(digest.end)}"
+
+
+def _summary(digest: Digest) -> str:
+    volume = (
+        f"*{digest.volume}* items ({_change(digest.volume, digest.previous_volume)} "
+        "vs the previous period)"
+    )
+    shares = "   ".join(
+        f"{emoji} {label} {digest.share(label):.0%} "
+        f"({_change(digest.share(label) * 100, digest.share(label, previous=True) * 100, ' pts')})"
+        for label, emoji in _EMOJI.items()
+    )
+    return f"{volume}\n{shares}"
+
+
+def _top_topics(digest: Digest) -> str:
+    lines = ["*Top topics*"]
+    for topic in digest.topics[:TOP_TOPICS]:
+        change = _change(topic.count, topic.previous)
+        lines.append(f"• {_escape(topic.name, NAME_CHARS)}: {topic.count} ({change})")
+    return "\n".join(lines)
+
+
+def _quote_group(
+    title: str, description: str, quotes: list[Quote], topics: list[str], room: int
+) -> list[dict]:
+    """A titled run of quotes, cut to fit `room` blocks."""
+    fits = max(0, (room - 1) // _BLOCKS_PER_QUOTE)
+    shown = quotes[:fits]
+    if not shown:
+        return []
+    count = f" (showing {len(shown)} of {len(quotes)})" if len(shown) < len(quotes) else ""
+    blocks = [section(f"*{title}*: {description}, in their words{count}")]
+    for quote in shown:
+        blocks.extend(_quote_blocks(quote, topics))
+    return blocks
+
+
+def _quote_blocks(quote: Quote, topics: list[str]) -> list[dict]:
+    """The customer's words as a blockquote with a "Wrong topic?" select, then where from."""
+    # Every line of a multi-line quote needs its own ">"; reserve a character for each.
+    words = _escape(quote.text, TEXT_CHARS - 1 - quote.text.count("\n"))
+    section = {
+        "type": "section",
+        "block_id": f"quote-{quote.id}",
+        "text": _mrkdwn(">" + words.replace("\n", "\n>")),
+    }
+    options = _topic_options(quote, topics)
+    if options:
+        section["accessory"] = {
+            "type": "static_select",
+            "action_id": WRONG_TOPIC,
+            "placeholder": {"type": "plain_text", "text": "Wrong topic?"},
+            "options": options,
+        }
+    source = _escape(quote.source, NAME_CHARS)
+    topic = _escape(quote.topic, NAME_CHARS) if quote.topic else "no topic"
+    attribution = f"{source} · {topic}"
+    if quote.link:
+        # "|" would end the URL inside <url|label>; a URL cannot be cut, so one too long to fit
+        # leaves the source unlinked.
+        linked = f"<{escape_mrkdwn(quote.link.replace('|', '%7C'))}|{source}> · {topic}"
+        attribution = linked if len(linked) <= TEXT_CHARS else attribution
+    return [section, {"type": "context", "elements": [_mrkdwn(attribution)]}]
+
+
+def _topic_options(quote: Quote, topics: list[str]) -> list[dict]:
+    options = []
+    for name in dict.fromkeys(topics):
+        value = f"{quote.id}|{name}"
+        # Stored topic names are at most 100 characters; this only stops hand-made input.
+        if name and name != quote.topic and len(value) <= OPTION_VALUE_CHARS:
+            options.append({"text": _plain(name, OPTION_TEXT_CHARS), "value": value})
+    return options[:MAX_OPTIONS]

@@ -1,0 +1,30 @@
+"""`/upside`: acknowledged at once, run after, answered privately through the response URL."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from adapters.slack.context import SlackContext
+from bot.commands import Invocation
+
+
+def register(app: AsyncApp, ctx: SlackContext) -> None:
+    """Add the `/upside` command."""
+
+    async def acknowledge(ack: AsyncAck) -> None:
+        await ack()
+
+    async def run(body: dict, respond: AsyncRespond) -> None:
+        invocation = Invocation(
+            actor=await ctx.actor(body["user_id"]),
+            text=body.get("text", ""),
+            channel_id=body.get("channel_id", ""),
+            invocation_id=body.get("trigger_id") or f"{body['user_id']}:{body.get('text', '')}",
+        )
+        try:
+            reply = await ctx.commands.run(invocation)
+        except Exception as exc:  # Slack unreachable while posting a digest, say
+            reply = f"Sorry, that failed: {exc}. Nothing was marked as done; try again shortly."
+        await respond(text=reply, response_type="ephemeral")
+
+    app.command("/upside")(ack=acknowledge, lazy=[run])

@@ -1,0 +1,78 @@
+"""Posting to Slack: digests as Block Kit, direct messages, thread replies, with retries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import Outbound, Posted
+from adapters.slack.blocks import digest_blocks, digest_text
+from bot.config import Settings
+from bot.digest import Digest
+
+_PERMALINK = re.compile(r"/archives/(?P<channel>[A-Z0-9]+)/p(?P<ts>\d{16})")
+RETRIES = 3
+
+
+def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """A Web API client that retries connection errors, 429s (after Retry-After) and 5xx."""
+    bot_token = token or (settings.slack_bot_token and settings.slack_bot_token.get_secret_value())
+    return AsyncWebClient(
+        token=bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=RETRIES),
+        ],
+    )
+
+
+def thread_of(link: str) -> tuple[str, str] | None:
+    """The channel and message ts a Slack permalink points at."""
+    match = _PERMALINK.search(link)
+    if match is None:
+        return None
+    ts = match.group("ts")
+    return match.group("channel"), f"{ts[:10]}.{ts[10:]}"
+
+
+class SlackOutbound(Outbound):
+    """Reaches people in Slack; failures surface as exceptions after the retries."""
+
+    def __init__(self, client: AsyncWebClient, topic_names: Callable[[], list[str]]) -> None:
+        self.client = client
+        self.topic_names = topic_names
+
+    async def post_digest(self, channel: str, digest: Digest) -> Posted:
+        """Post the digest with its "Wrong topic?" controls."""
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            text=digest_text(digest),
+            blocks=digest_blocks(digest, self.topic_names()),
+            unfurl_links=False,
+        )
+        return Posted(response["channel"], response["ts"])
+
+    async def send_direct(self, user: str, text: str) -> Posted:
+        """Open (or reuse) the DM with `user` and post there."""
+        opened = await self.client.conversations_open(users=user)
+        channel = opened["channel"]["id"]
+        response = await self.client.chat_postMessage(channel=channel, text=text)
+        return Posted(channel, response["ts"])
+
+    async def reply_in_thread(self, link: str, text: str) -> Posted:
+        """Reply under the Slack message `link` points at."""
+        target = thread_of(link)
+        if target is None:
+            raise ValueError(f"not a Slack message link: {link}")
+        channel, ts = target
+        response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+        return Posted(channel, response["ts"])

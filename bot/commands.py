@@ -1,0 +1,302 @@
+"""`/upside ...` (Slack) and bot commands (Teams): one platform-neutral command router.
+
+    reply = await Commands(core, outbound).run(Invocation(actor, "topics list", "C1", "t1"))
+
+Adapters work out who is asking (`Actor`) and show the returned text privately.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from adapters.base import InboundFeedback, Outbound
+from bot.core import UnknownDepartment, Upside
+from bot.models import Department, Topic, TopicCorrection, utcnow
+from bot.topics import DepartmentConfig, add_examples, remove_topic
+
+HELP = {
+    "feedback": "`feedback TEXT` — send customer feedback in",
+    "topics": (
+        "`topics` — list topics\n"
+        "`topics add NAME --department DEPT [--description TEXT]` (admins)\n"
+        "`topics edit NAME [--description TEXT] [--department DEPT]` (admins)\n"
+        '`topics examples NAME "phrase" ["phrase" ...]` (admins)\n'
+        "`topics remove NAME` (admins)"
+    ),
+    "departments": (
+        "`departments` — list departments\n"
+        "`departments add NAME [--channel #C] [--timezone TZ] [--time HH:MM] [--days mon-fri]`"
+        " (admins)\n"
+        "`departments set NAME [--channel #C] [--timezone TZ] [--time HH:MM] [--days mon-fri]`"
+        " (admins)"
+    ),
+    "channels": "`channels list` · `channels watch #channel` · `channels unwatch #channel`"
+    " (admins)",
+    "digest": "`digest now [DEPARTMENT]` — post a digest now (default: this channel's department)",
+}
+_CHANNEL = re.compile(r"^<#(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$")
+_OPTIONS = {"department", "description", "channel", "timezone", "time", "days"}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who runs a command, as the adapter established it."""
+
+    user_id: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One command: who, what text, where, and a platform id unique to this invocation."""
+
+    actor: Actor
+    text: str
+    channel_id: str
+    invocation_id: str
+    platform: str = "slack"
+
+
+class UsageError(Exception):
+    """The command's words are off; the message says how to use it."""
+
+
+def usage(topic: str | None = None) -> str:
+    """Help for one command, or for all of them."""
+    if topic in HELP:
+        return HELP[topic]
+    return "*Upside commands*\n" + "\n".join(HELP.values()) + "\n`help` — this message"
+
+
+def _admin_only(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise PermissionError("this needs the *admin* role; ask an Upside admin")
+
+
+def _split(words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Positional words and `--option value` pairs."""
+    positional, options = [], {}
+    iterator = iter(words)
+    for word in iterator:
+        if word.startswith("--"):
+            name = word[2:]
+            if name not in _OPTIONS:
+                raise UsageError(f"unknown option `{word}`")
+            value = next(iterator, None)
+            if value is None:
+                raise UsageError(f"`{word}` needs a value")
+            options[name] = value
+        else:
+            positional.append(word)
+    return positional, options
+
+
+def channel_id(word: str) -> str:
+    """A channel reference as Slack escapes it (`<#C123|name>`) or a bare id."""
+    match = _CHANNEL.match(word)
+    return match.group("id") if match else word.lstrip("#")
+
+
+class Commands:
+    """Runs commands against the core; `outbound` posts what must be posted."""
+
+    def __init__(
+        self,
+        core: Upside,
+        outbound: Outbound,
+        on_topics_changed: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.core = core
+        self.outbound = outbound
+        self.on_topics_changed = on_topics_changed
+
+    async def run(self, invocation: Invocation) -> str:
+        """The reply to show the person; never raises for bad input or a missing role."""
+        try:
+            words = shlex.split(invocation.text)
+        except ValueError as exc:
+            return f"I could not read that: {exc}.\n{usage()}"
+        if not words or words[0] == "help":
+            return usage(words[1] if len(words) > 1 else None)
+        handler = getattr(self, f"_{words[0]}", None)
+        if words[0] not in HELP or handler is None:
+            return f"Unknown command `{words[0]}`.\n{usage()}"
+        try:
+            return await handler(invocation, words[1:])
+        except PermissionError as exc:
+            return f"Sorry, {exc}."
+        except UsageError as exc:
+            return f"{exc}.\nUsage:\n{usage(words[0])}"
+        except (LookupError, ValidationError) as exc:
+            return f"{exc}\nUsage:\n{usage(words[0])}"
+
+    async def _feedback(self, invocation: Invocation, words: list[str]) -> str:
+        text = " ".join(words)
+        item = InboundFeedback(
+            source=f"{invocation.platform}-command",
+            external_id=invocation.invocation_id,
+            text=text,
+            channel=invocation.channel_id,
+            author=invocation.actor.user_id,
+        )
+        result = self.core.ingest([item]).results[0]
+        if result.outcome == "rejected":
+            raise UsageError(f"Not stored: {result.reason}")
+        return f"Thanks — stored as feedback #{result.id}. It will reach the right department."
+
+    async def _topics(self, invocation: Invocation, words: list[str]) -> str:
+        action, rest = (words[0], words[1:]) if words else ("list", [])
+        if action == "list":
+            return self._topic_list()
+        if action not in {"add", "edit", "examples", "remove"}:
+            raise UsageError(f"unknown action `{action}`")
+        _admin_only(invocation.actor)
+        positional, options = _split(rest)
+        if not positional:
+            raise UsageError("name the topic")
+        name = positional[0]
+        with self.core.session() as session:
+            topic = session.exec(select(Topic).where(Topic.name == name)).first()
+            if action == "add":
+                if topic is not None:
+                    raise UsageError(f"topic `{name}` exists already; use `topics edit`")
+                if "department" not in options:
+                    raise UsageError("a new topic needs `--department`")
+                topic = Topic(name=name, description=options.get("description", ""))
+            elif topic is None:
+                raise LookupError(f"No topic `{name}`.")
+            if action == "remove":
+                return await self._remove_topic(session, topic)
+            if action == "examples":
+                if len(positional) < 2:
+                    raise UsageError("give at least one example phrase")
+                add_examples(session, topic, positional[1:], origin="admin")
+            else:
+                if "department" in options:
+                    topic.department_id = self._department_id(options["department"])
+                if "description" in options:
+                    topic.description = options["description"][:500]
+                session.add(topic)
+        await self._topics_changed()
+        return f"Topic `{name}` saved."
+
+    async def _remove_topic(self, session: Session, topic: Topic) -> str:
+        used = session.exec(
+            select(TopicCorrection.id).where(
+                (TopicCorrection.to_topic_id == topic.id)
+                | (TopicCorrection.from_topic_id == topic.id)
+            )
+        ).first()
+        if used is not None:
+            return (
+                f"Topic `{topic.name}` has people's corrections on record, so it stays; "
+                "rename it or change its description with `topics edit` instead."
+            )
+        remove_topic(session, topic)
+        session.commit()
+        await self._topics_changed()
+        return f"Topic `{topic.name}` removed; its items will be classified again."
+
+    def _topic_list(self) -> str:
+        with self.core.session() as session:
+            rows = session.exec(
+                select(Topic, Department).join(Department, isouter=True).order_by(Topic.name)
+            ).all()
+        if not rows:
+            return "No topics yet. An admin adds one with `topics add`."
+        return "*Topics*\n" + "\n".join(
+            f"• *{t.name}* → {d.name if d else 'no department'}: {t.description}" for t, d in rows
+        )
+
+    def _department_id(self, name: str) -> int:
+        try:
+            department = self.core.department(name)
+        except UnknownDepartment as exc:
+            raise LookupError(f"{exc}.") from None
+        assert department.id is not None
+        return department.id
+
+    async def _topics_changed(self) -> None:
+        self.core.refresh_topics()
+        if self.on_topics_changed:
+            await self.on_topics_changed()
+
+    async def _departments(self, invocation: Invocation, words: list[str]) -> str:
+        action, rest = (words[0], words[1:]) if words else ("list", [])
+        if action == "list":
+            with self.core.session() as session:
+                departments = session.exec(select(Department).order_by(Department.name)).all()
+            return "*Departments*\n" + "\n".join(
+                f"• *{d.name}*: {d.channel or 'no channel'}, {d.digest_time} {d.timezone}, "
+                f"{d.work_days}"
+                for d in departments
+            )
+        _admin_only(invocation.actor)
+        positional, options = _split(rest)
+        if action not in {"add", "set"} or not positional:
+            raise UsageError("use `departments add NAME ...` or `departments set NAME ...`")
+        name = positional[0]
+        with self.core.session() as session:
+            department = session.exec(select(Department).where(Department.name == name)).first()
+            if action == "add" and department is not None:
+                raise UsageError(f"department `{name}` exists already; use `departments set`")
+            if action == "set" and department is None:
+                raise LookupError(f"No department `{name}`.")
+            department = department or Department(name=name)
+            current = department.model_dump(
+                include={"channel", "timezone", "digest_time", "work_days"}
+            )
+            changes = {
+                "channel": options.get("channel", current["channel"]),
+                "timezone": options.get("timezone", current["timezone"]),
+                "digest_time": options.get("time", current["digest_time"]),
+                "work_days": options.get("days", current["work_days"]),
+            }
+            checked = DepartmentConfig(name=name, **changes)  # the same rules as the TOML file
+            department.sqlmodel_update(checked.model_dump())
+            session.add(department)
+        return f"Department `{name}` saved."
+
+    async def _channels(self, invocation: Invocation, words: list[str]) -> str:
+        action = words[0] if words else "list"
+        platform = invocation.platform
+        if action == "list":
+            channels = sorted(self.core.watched(platform))
+            if not channels:
+                return "No feedback channels yet. An admin adds one with `channels watch #channel`."
+            return "*Feedback channels*\n" + "\n".join(f"• <#{c}>" for c in channels)
+        _admin_only(invocation.actor)
+        if action not in {"watch", "unwatch"} or len(words) != 2:
+            raise UsageError("use `channels watch #channel` or `channels unwatch #channel`")
+        target = channel_id(words[1])
+        if action == "watch":
+            added = self.core.watch(platform, target, invocation.actor.user_id)
+            return f"<#{target}> {'is now' if added else 'was already'} a feedback channel."
+        removed = self.core.unwatch(platform, target)
+        return f"<#{target}> {'is no longer' if removed else 'was not'} a feedback channel."
+
+    async def _digest(self, invocation: Invocation, words: list[str]) -> str:
+        if not words or words[0] != "now":
+            raise UsageError("use `digest now [DEPARTMENT]`")
+        if len(words) > 1:
+            department = self.core.department(" ".join(words[1:]))
+        else:
+            department = self._department_of_channel(invocation.channel_id)
+        end = utcnow()
+        digest = self.core.digest(department, end - timedelta(days=1), end)
+        await self.outbound.post_digest(department.channel, digest)
+        return f"Posted {department.name}'s digest to {department.channel}."
+
+    def _department_of_channel(self, channel: str) -> Department:
+        with self.core.session() as session:
+            for department in session.exec(select(Department)):
+                if channel_id(department.channel) == channel:
+                    return department
+        raise LookupError("This channel belongs to no department; name one: `digest now NAME`.")
