@@ -270,8 +270,29 @@ def serve(ctx: typer.Context) -> None:
     web.run_app(application, host=core.settings.host, port=core.settings.port)
 
 
-def mount_adapters(application, core: Upside) -> None:
-    """Attach every configured channel adapter to the web app."""
+def retrying_digests(core: Upside, outbound, every: float = 60.0):
+    """A cleanup context that posts failed digests again every `every` seconds."""
+    import asyncio
+    import contextlib
+
+    from bot.delivery import retry_failed
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):
+                await retry_failed(core, outbound)
+
+    async def context(_app):
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+
+    return context
+
+
+def mount_adapters(application, core: Upside):
+    """Attach every configured channel adapter to the web app; returns the Slack adapter."""
     from adapters import webhook
 
     webhook.register(application, core)
@@ -279,11 +300,12 @@ def mount_adapters(application, core: Upside) -> None:
         console.print("[yellow]UPSIDE_WEBHOOK_TOKEN is unset: the webhook refuses every call[/]")
     if not core.settings.slack_enabled:
         console.print("[yellow]Slack is off: set UPSIDE_SLACK_BOT_TOKEN and _SIGNING_SECRET[/]")
-        return
+        return None
     from adapters.slack.app import SlackAdapter
 
     slack = SlackAdapter(core)
     slack.mount(application)
+    application.cleanup_ctx.append(retrying_digests(core, slack.outbound))
     app_token = core.settings.slack_app_token
     if app_token is not None:
 
@@ -291,3 +313,4 @@ def mount_adapters(application, core: Upside) -> None:
             await slack.socket_mode(app_token.get_secret_value())
 
         application.on_startup.append(socket_mode)
+    return slack

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from adapters.base import InboundFeedback, Outbound
 from bot.core import UnknownDepartment, Upside
+from bot.delivery import DeliveryError, deliver
 from bot.models import Department, Topic, TopicCorrection, utcnow
 from bot.topics import DepartmentConfig, add_examples, remove_topic
 
@@ -290,8 +291,13 @@ class Commands:
         else:
             department = self._department_of_channel(invocation.channel_id)
         end = utcnow()
-        digest = self.core.digest(department, end - timedelta(days=1), end)
-        await self.outbound.post_digest(department.channel, digest)
+        try:
+            await deliver(self.core, self.outbound, department, end - timedelta(days=1), end)
+        except DeliveryError as exc:
+            return (
+                f"Sorry, posting failed: {exc}. It is recorded and will be retried; "
+                "nothing was marked as done."
+            )
         return f"Posted {department.name}'s digest to {department.channel}."
 
     def _department_of_channel(self, channel: str) -> Department:

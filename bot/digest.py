@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func
+from sqlalchemy import Date, case, cast, func
 from sqlmodel import Session, select
 
 from bot.models import Department, FeedbackItem, Topic
 from classifiers import SENTIMENTS
 
 QUOTES = 3  # most negative and most positive verbatims shown
+CHART_DAYS = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,16 @@ class TopicCount:
 
 
 @dataclass(frozen=True, slots=True)
+class DayCount:
+    """One day's items by sentiment, for the chart."""
+
+    day: date
+    negative: int
+    neutral: int
+    positive: int
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """What a department's customers said between `start` and `end`."""
 
@@ -47,6 +58,7 @@ class Digest:
     topics: list[TopicCount] = field(default_factory=list)
     negative: list[Quote] = field(default_factory=list)
     positive: list[Quote] = field(default_factory=list)
+    daily: list[DayCount] = field(default_factory=list)  # the last CHART_DAYS days, oldest first
 
     @property
     def volume(self) -> int:
@@ -79,7 +91,27 @@ def build_digest(
         topics=_topic_counts(session, department.id, start, end, previous_start),
         negative=_quotes(session, department.id, start, end, "negative"),
         positive=_quotes(session, department.id, start, end, "positive"),
+        daily=_daily(session, department.id, end),
     )
+
+
+def _daily(session: Session, department_id: int | None, end: datetime) -> list[DayCount]:
+    """Sentiment per UTC day over the CHART_DAYS days up to `end`, zeros included."""
+    first = (end - timedelta(days=CHART_DAYS - 1)).date()
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    column = FeedbackItem.created_at
+    dialect = session.get_bind().dialect.name
+    day = func.date(column) if dialect == "sqlite" else cast(func.timezone("UTC", column), Date)
+    counts: dict[tuple[str, str], int] = {
+        (str(when), sentiment): count
+        for when, sentiment, count in session.exec(
+            select(day, FeedbackItem.sentiment, func.count())
+            .where(*_in_period(department_id, start, end))
+            .group_by(day, FeedbackItem.sentiment)
+        )
+    }
+    days = [first + timedelta(days=offset) for offset in range(CHART_DAYS)]
+    return [DayCount(d, *(counts.get((d.isoformat(), s), 0) for s in SENTIMENTS)) for d in days]
 
 
 def _in_period(department_id: int | None, start: datetime, end: datetime) -> tuple:

@@ -147,11 +147,12 @@ class DigestRun(SQLModel, table=True):
     department_id: int = Field(foreign_key="department.id")
     period_start: datetime = Field(sa_column=_when())
     period_end: datetime = Field(sa_column=_when())
-    status: str = Field(default="pending", max_length=20)  # pending|sent|failed
+    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|failed
     attempts: int = 0
     error: str = ""
     message_ref: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    started_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from adapters.base import InboundFeedback
+from bot.chart import sentiment_chart
 from bot.models import Department, FeedbackItem, Topic
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
@@ -91,3 +92,20 @@ def test_personal_data_never_reaches_a_digest(core):
     shown = repr(digest)
     for secret in ("555-0132", "angry.customer", "5500"):
         assert secret not in shown
+
+
+def test_the_chart_counts_each_day_and_renders_a_png(core):
+    with core.session() as session:
+        billing = session.exec(select(Department).where(Department.name == "Billing")).one()
+        charges = session.exec(select(Topic).where(Topic.name == "Billing & charges")).one()
+        _add(session, billing, charges, 2, sentiment="negative", score=-0.9, when=START)
+        _add(session, billing, charges, 1, sentiment="positive", score=0.9, when=START)
+        old = END - timedelta(days=20)
+        _add(session, billing, charges, 5, sentiment="negative", score=-0.9, when=old)
+    digest = core.digest(billing, START, END)
+    assert len(digest.daily) == 14 and digest.daily[-1].day == END.date()
+    day = next(d for d in digest.daily if d.day == START.date())
+    assert (day.negative, day.neutral, day.positive) == (2, 0, 1)
+    assert sum(d.negative for d in digest.daily) == 2  # 20 days ago is off the chart
+    png = sentiment_chart(digest)
+    assert png.startswith(b"\x89PNG") and len(png) > 5000

@@ -16,9 +16,11 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
+from adapters.slack.app import SlackAdapter
 from bot.cli import mount_adapters
 from bot.core import Upside
-from bot.models import FeedbackItem, Topic, TopicCorrection
+from bot.delivery import retry_failed
+from bot.models import DigestRun, FeedbackItem, Topic, TopicCorrection
 from bot.server import create_app
 from bot.topics import apply_topics_file, read_topics_file
 from tests.conftest import make_settings
@@ -34,6 +36,11 @@ FEEDBACK_CHANNEL = "C1"
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 
+def post_channel(harness: Harness) -> str:
+    """The channel id Slack answered the last chat.postMessage with."""
+    return harness.slack.calls_to("chat.postMessage")[-1].args["channel"]
+
+
 def fixture(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
@@ -45,6 +52,7 @@ class Harness:
     http: TestClient
     core: Upside
     slack: FakeSlackAPI
+    adapter: SlackAdapter
 
     async def post(self, body: str, **signing: object) -> int:
         headers = signed_headers(body, SECRET, **signing)  # type: ignore[arg-type]
@@ -105,9 +113,9 @@ async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
         with core.session() as session:
             apply_topics_file(session, read_topics_file())
         app = create_app(core)
-        mount_adapters(app, core)
+        adapter = mount_adapters(app, core)
         async with TestClient(TestServer(app)) as http:
-            yield Harness(http, core, slack)
+            yield Harness(http, core, slack, adapter)
         core.engine.dispose()
 
 
@@ -137,6 +145,7 @@ async def test_every_manifest_entry_has_a_working_handler(harness):
         "channels:history",
         "chat:write",
         "commands",
+        "files:write",
         "groups:history",
         "im:write",
         "usergroups:read",
@@ -217,6 +226,11 @@ async def test_digest_now_posts_block_kit_to_the_department_channel(harness):
     assert blocks[0]["type"] == "header"
     assert "smashed" in json.dumps(blocks)
     assert "wrong_topic" in json.dumps(blocks)
+    assert await harness.wait(lambda: bool(harness.slack.uploads))
+    chart = next(iter(harness.slack.uploads.values()))
+    assert chart.startswith(b"\x89PNG")
+    upload = harness.slack.calls_to("files.completeUploadExternal")[-1].args
+    assert upload["channel_id"] == post_channel(harness) and upload["thread_ts"]
     assert "no department 'Nowhere'" in await harness.command("digest now Nowhere")
 
 
@@ -232,8 +246,17 @@ async def test_digest_now_survives_a_rate_limit_and_a_server_error(harness):
 async def test_digest_now_that_cannot_reach_slack_says_so(harness):
     harness.slack.fail_next("chat.postMessage", status=500, times=10)
     reply = await harness.command("digest now Stores", seconds=30)  # retries back off
-    assert "failed" in reply and "Nothing was marked as done" in reply
+    assert "failed" in reply and "nothing was marked as done" in reply
     assert len(harness.slack.calls_to("chat.postMessage")) == 4  # the first try and 3 retries
+    with harness.core.session() as session:
+        run = session.exec(select(DigestRun)).one()
+        assert (run.status, run.sent_at, run.attempts) == ("failed", None, 1)
+    harness.slack.fail_next("chat.postMessage", times=0)  # Slack is back
+    assert await retry_failed(harness.core, harness.adapter.outbound) == 1
+    assert len([c for c in harness.slack.calls_to("chat.postMessage") if not c.failed]) == 1
+    assert await retry_failed(harness.core, harness.adapter.outbound) == 0  # never twice
+    with harness.core.session() as session:
+        assert session.exec(select(DigestRun)).one().status == "sent"
 
 
 # ------------------------------------------------------------------ events

@@ -21,10 +21,6 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             channel_id=body.get("channel_id", ""),
             invocation_id=body.get("trigger_id") or f"{body['user_id']}:{body.get('text', '')}",
         )
-        try:
-            reply = await ctx.commands.run(invocation)
-        except Exception as exc:  # Slack unreachable while posting a digest, say
-            reply = f"Sorry, that failed: {exc}. Nothing was marked as done; try again shortly."
-        await respond(text=reply, response_type="ephemeral")
+        await respond(text=await ctx.commands.run(invocation), response_type="ephemeral")
 
     app.command("/upside")(ack=acknowledge, lazy=[run])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
@@ -14,8 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Outbound, Posted
 from adapters.slack.blocks import digest_blocks, digest_text
+from bot.chart import sentiment_chart
 from bot.config import Settings
 from bot.digest import Digest
+
+log = logging.getLogger(__name__)
 
 _PERMALINK = re.compile(r"/archives/(?P<channel>[A-Z0-9]+)/p(?P<ts>\d{16})")
 RETRIES = 3
@@ -52,14 +56,25 @@ class SlackOutbound(Outbound):
         self.topic_names = topic_names
 
     async def post_digest(self, channel: str, digest: Digest) -> Posted:
-        """Post the digest with its "Wrong topic?" controls."""
+        """Post the digest with its "Wrong topic?" controls, then its chart in the thread."""
         response = await self.client.chat_postMessage(
             channel=channel,
             text=digest_text(digest),
             blocks=digest_blocks(digest, self.topic_names()),
             unfurl_links=False,
         )
-        return Posted(response["channel"], response["ts"])
+        posted = Posted(response["channel"], response["ts"])
+        try:
+            await self.client.files_upload_v2(
+                channel=posted.channel,
+                thread_ts=posted.ref,
+                content=sentiment_chart(digest),
+                filename="sentiment.png",
+                title=f"{digest.department}: feedback per day, last {len(digest.daily)} days",
+            )
+        except Exception:  # the digest is out; a missing chart must not make it post twice
+            log.warning("chart upload failed for %s", digest.department, exc_info=True)
+        return posted
 
     async def send_direct(self, user: str, text: str) -> Posted:
         """Open (or reuse) the DM with `user` and post there."""
