@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from adapters.base import InboundFeedback, Outbound
-from bot.core import UnknownDepartment, Upside
+from bot.core import Upside
 from bot.delivery import DeliveryError, deliver
 from bot.models import Department, Topic, TopicCorrection, utcnow
-from bot.topics import DepartmentConfig, add_examples, remove_topic
+from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
 
 HELP = {
     "feedback": "`feedback TEXT` — send customer feedback in",
@@ -165,13 +165,9 @@ class Commands:
         name = positional[0]
         with self.core.session() as session:
             topic = session.exec(select(Topic).where(Topic.name == name)).first()
-            if action == "add":
-                if topic is not None:
-                    raise UsageError(f"topic `{name}` exists already; use `topics edit`")
-                if "department" not in options:
-                    raise UsageError("a new topic needs `--department`")
-                topic = Topic(name=name, description=options.get("description", ""))
-            elif topic is None:
+            if action == "add" and topic is not None:
+                raise UsageError(f"topic `{name}` exists already; use `topics edit`")
+            if action != "add" and topic is None:
                 raise LookupError(f"No topic `{name}`.")
             if action == "remove":
                 return await self._remove_topic(session, topic)
@@ -180,11 +176,17 @@ class Commands:
                     raise UsageError("give at least one example phrase")
                 add_examples(session, topic, positional[1:], origin="admin")
             else:
-                if "department" in options:
-                    topic.department_id = self._department_id(options["department"])
-                if "description" in options:
-                    topic.description = options["description"][:500]
-                session.add(topic)
+                owner = session.get(Department, topic.department_id) if topic else None
+                department = options.get("department") or (owner.name if owner else "")
+                if not department:
+                    raise UsageError("a topic needs `--department`")
+                description = topic.description if topic else ""
+                entry = TopicConfig(
+                    name=name,
+                    department=department,
+                    description=options.get("description", description),
+                )
+                save_topic(session, entry, self.core.department(department))
         await self._topics_changed()
         return f"Topic `{name}` saved."
 
@@ -215,14 +217,6 @@ class Commands:
         return "*Topics*\n" + "\n".join(
             f"• *{t.name}* → {d.name if d else 'no department'}: {t.description}" for t, d in rows
         )
-
-    def _department_id(self, name: str) -> int:
-        try:
-            department = self.core.department(name)
-        except UnknownDepartment as exc:
-            raise LookupError(f"{exc}.") from None
-        assert department.id is not None
-        return department.id
 
     async def _topics_changed(self) -> None:
         self.core.refresh_topics()

@@ -13,7 +13,7 @@ from bot import db
 from bot.config import Settings
 from bot.db import insert_new
 from bot.digest import Digest, build_digest
-from bot.ingest import Ingestor, IngestReport
+from bot.ingest import Ingestor, IngestReport, validate
 from bot.models import Department, FeedbackItem, ProcessedEvent, Topic, WatchedChannel, utcnow
 from bot.redact import redact
 from bot.topics import correct_topic
@@ -95,7 +95,7 @@ class Upside:
 
     def edit(self, source: str, external_id: str, text: str) -> bool:
         """A source message was edited: store the new words and classify them again."""
-        if not text.strip() or len(text) > self.settings.max_text_length:
+        if validate(InboundFeedback(source, external_id, text), self.settings.max_text_length):
             return False
         with self.session() as session:
             item = self._item(session, source, external_id)
