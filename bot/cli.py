@@ -45,6 +45,8 @@ def main(ctx: typer.Context) -> None:
     except ConfigError as exc:
         raise fail(str(exc)) from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    if settings.log_level != "DEBUG":  # migrations at start-up are routine, not news
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = settings
 
 
@@ -273,15 +275,16 @@ def serve(ctx: typer.Context) -> None:
 def retrying_digests(core: Upside, outbound, every: float = 60.0):
     """A cleanup context that posts failed digests again every `every` seconds."""
     import asyncio
-    import contextlib
 
     from bot.delivery import retry_failed
 
     async def loop() -> None:
         while True:
             await asyncio.sleep(every)
-            with contextlib.suppress(Exception):
+            try:
                 await retry_failed(core, outbound)
+            except Exception:  # the database may be away too; try again next round
+                logging.getLogger(__name__).exception("retrying failed digests")
 
     async def context(_app):
         task = asyncio.create_task(loop())
