@@ -63,6 +63,7 @@ class Invocation:
     channel_id: str
     invocation_id: str
     platform: str = "slack"
+    workspace: str = ""  # the platform's workspace or tenant id, where there can be several
 
 
 class UsageError(Exception):
@@ -256,6 +257,7 @@ class Commands:
             }
             checked = DepartmentConfig(name=name, **changes)  # the same rules as the TOML file
             department.sqlmodel_update(checked.model_dump())
+            department.workspace = invocation.workspace or department.workspace
             session.add(department)
         return f"Department `{name}` saved."
 

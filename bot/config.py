@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(
         None, description="App-level token (xapp-...) to use Socket Mode instead of a public URL."
     )
+    slack_client_id: str | None = Field(
+        None, description="OAuth client id: with the secret, installs into many workspaces."
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None, description="OAuth client secret, for multi-workspace installs."
+    )
     slack_api_url: str = Field(
         "https://slack.com/api/", description="Slack Web API base URL (proxies, tests)."
     )
@@ -89,9 +95,15 @@ class Settings(BaseSettings):
         return value.upper().replace(" ", "")
 
     @property
+    def slack_oauth(self) -> bool:
+        """Multi-workspace mode: installs through OAuth, tokens kept in the database."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
     def slack_enabled(self) -> bool:
-        """Slack runs when a signing secret and a bot token are configured."""
-        return self.slack_signing_secret is not None and self.slack_bot_token is not None
+        """Slack runs with a signing secret and either a bot token or OAuth credentials."""
+        has_token = self.slack_bot_token is not None or self.slack_oauth
+        return self.slack_signing_secret is not None and has_token
 
     @staticmethod
     def ids(value: str) -> frozenset[str]:

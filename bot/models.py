@@ -45,6 +45,7 @@ class Department(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     digest_time: str = Field(default="09:00", max_length=5)
     work_days: str = Field(default="mon-fri", max_length=64)
+    workspace: str = Field(default="", max_length=64)  # chat workspace of the channel, if several
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 

@@ -20,6 +20,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             text=body.get("text", ""),
             channel_id=body.get("channel_id", ""),
             invocation_id=body.get("trigger_id") or f"{body['user_id']}:{body.get('text', '')}",
+            workspace=body.get("team_id", ""),
         )
         await respond(text=await ctx.commands.run(invocation), response_type="ephemeral")
 

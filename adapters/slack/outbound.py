@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -51,13 +51,21 @@ def thread_of(link: str) -> tuple[str, str] | None:
 class SlackOutbound(Outbound):
     """Reaches people in Slack; failures surface as exceptions after the retries."""
 
-    def __init__(self, client: AsyncWebClient, topic_names: Callable[[], list[str]]) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        topic_names: Callable[[], list[str]],
+        token_for: Callable[[str | None], Awaitable[str | None]],
+    ) -> None:
         self.client = client
         self.topic_names = topic_names
+        self.token_for = token_for  # a department's workspace token; None: the client's own
 
     async def post_digest(self, channel: str, digest: Digest) -> Posted:
         """Post the digest with its "Wrong topic?" controls, then its chart in the thread."""
+        token = await self.token_for(digest.department)
         response = await self.client.chat_postMessage(
+            token=token,
             channel=channel,
             text=digest_text(digest),
             blocks=digest_blocks(digest, self.topic_names()),
@@ -66,6 +74,7 @@ class SlackOutbound(Outbound):
         posted = Posted(response["channel"], response["ts"])
         try:
             await self.client.files_upload_v2(
+                token=token,
                 channel=posted.channel,
                 thread_ts=posted.ref,
                 content=sentiment_chart(digest),
@@ -78,9 +87,10 @@ class SlackOutbound(Outbound):
 
     async def send_direct(self, user: str, text: str) -> Posted:
         """Open (or reuse) the DM with `user` and post there."""
-        opened = await self.client.conversations_open(users=user)
+        token = await self.token_for(None)
+        opened = await self.client.conversations_open(token=token, users=user)
         channel = opened["channel"]["id"]
-        response = await self.client.chat_postMessage(channel=channel, text=text)
+        response = await self.client.chat_postMessage(token=token, channel=channel, text=text)
         return Posted(channel, response["ts"])
 
     async def reply_in_thread(self, link: str, text: str) -> Posted:
@@ -89,5 +99,7 @@ class SlackOutbound(Outbound):
         if target is None:
             raise ValueError(f"not a Slack message link: {link}")
         channel, ts = target
-        response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+        response = await self.client.chat_postMessage(
+            token=await self.token_for(None), channel=channel, thread_ts=ts, text=text
+        )
         return Posted(channel, response["ts"])
