@@ -311,9 +311,5 @@ def mount_adapters(application, core: Upside):
     application.cleanup_ctx.append(retrying_digests(core, slack.outbound))
     app_token = core.settings.slack_app_token
     if app_token is not None:
-
-        async def socket_mode(_app) -> None:
-            await slack.socket_mode(app_token.get_secret_value())
-
-        application.on_startup.append(socket_mode)
+        application.cleanup_ctx.append(slack.socket_mode(app_token.get_secret_value()))
     return slack

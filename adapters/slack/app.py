@@ -103,11 +103,17 @@ class SlackAdapter:
         web_app.router.add_get(flow.install_path, install)
         web_app.router.add_get(flow.redirect_uri_path, redirect)
 
-    async def socket_mode(self, app_token: str) -> None:
-        """Connect over Socket Mode and return once connected."""
+    def socket_mode(self, app_token: str):
+        """An aiohttp cleanup context holding a Socket Mode connection while the server runs."""
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        await AsyncSocketModeHandler(self.app, app_token).connect_async()
+        async def connection(_app: web.Application):
+            handler = AsyncSocketModeHandler(self.app, app_token)
+            await handler.connect_async()
+            yield
+            await handler.close_async()
+
+        return connection
 
 
 class Installations:

@@ -11,6 +11,7 @@ It answers the way Slack does (HTTP 200 with `{"ok": false, "error": ...}` for A
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 TEAM_ID = "T0001"
@@ -31,7 +32,7 @@ BOT_SCOPES = "commands,chat:write,channels:history,files:write,im:write,usergrou
 RESPONSE_URL_METHOD = "response_url"  # how posts to `FakeSlackAPI.response_url` are recorded
 
 _NO_AUTH = {"oauth.v2.access"}  # exchanges a code and client credentials, not a token
-_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
+_TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xapp-")
 _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 Args = dict[str, Any]
@@ -94,12 +95,16 @@ class FakeSlackAPI:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "oauth.v2.access": self._oauth_access,
+            "apps.connections.open": self._open_socket,
         }
+        self.socket_acks: list[Args] = []  # what Socket Mode clients answered to envelopes
+        self._sockets: list[web.WebSocketResponse] = []
         app = web.Application()
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/link", self._socket)
         self._server = TestServer(app, host="127.0.0.1")
 
     async def __aenter__(self) -> FakeSlackAPI:
@@ -118,6 +123,30 @@ class FakeSlackAPI:
     def response_url(self) -> str:
         """A `response_url` to put in payloads; posts to it are recorded as "response_url"."""
         return self._url("/response/1")
+
+    async def send_envelope(self, envelope: Args, seconds: float = 5.0) -> None:
+        """Push a Socket Mode envelope to the first connected client (waiting for one)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self._sockets:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("no Socket Mode client connected")
+            await asyncio.sleep(0.02)
+        await self._sockets[0].send_json(envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode link: says hello, then relays envelopes and records acks."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        self._sockets.append(socket)
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+        self._sockets.remove(socket)
+        return socket
+
+    def _open_socket(self, args: Args) -> Args:
+        return {"url": self._url("/link").replace("http://", "ws://")}
 
     def calls_to(self, method: str) -> list[Call]:
         """The calls to one method, failed attempts included, oldest first."""
