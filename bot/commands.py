@@ -100,6 +100,14 @@ def _split(words: list[str]) -> tuple[list[str], dict[str, str]]:
     return positional, options
 
 
+def _channel_option(given: str | None, current: str) -> str:
+    """A channel typed in a command: Slack's escaped mention becomes its id."""
+    if given is None:
+        return current
+    match = _CHANNEL.match(given)
+    return match.group("id") if match else given
+
+
 def channel_id(word: str) -> str:
     """A channel reference as Slack escapes it (`<#C123|name>`) or a bare id."""
     match = _CHANNEL.match(word)
@@ -250,7 +258,7 @@ class Commands:
                 include={"channel", "timezone", "digest_time", "work_days"}
             )
             changes = {
-                "channel": options.get("channel", current["channel"]),
+                "channel": _channel_option(options.get("channel"), current["channel"]),
                 "timezone": options.get("timezone", current["timezone"]),
                 "digest_time": options.get("time", current["digest_time"]),
                 "work_days": options.get("days", current["work_days"]),

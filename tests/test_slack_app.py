@@ -188,6 +188,13 @@ async def test_admin_commands_need_the_admin_role(harness):
         assert session.exec(select(Topic).where(Topic.name == "Parking")).first() is None
 
 
+async def test_digest_now_defaults_to_the_channels_department(harness):
+    reply = await harness.command("departments set Stores --channel <#C1|voice-stores>", user=ADMIN)
+    assert "saved" in reply and harness.core.department("Stores").channel == "C1"
+    assert "Posted Stores's digest to C1" in await harness.command("digest now")  # sent from C1
+    assert harness.slack.calls_to("chat.postMessage")[-1].args["channel"] == "C1"
+
+
 async def test_departments_and_channels(harness):
     reply = await harness.command(
         "departments set Stores --timezone Asia/Jerusalem --days sun-thu", user=ADMIN
