@@ -272,24 +272,19 @@ def serve(ctx: typer.Context) -> None:
     web.run_app(application, host=core.settings.host, port=core.settings.port)
 
 
-def retrying_digests(core: Upside, outbound, every: float = 60.0):
-    """A cleanup context that posts failed digests again every `every` seconds."""
+def scheduling(core: Upside, outbound):
+    """A cleanup context running the digest scheduler while the server runs."""
     import asyncio
+    import contextlib
 
-    from bot.delivery import retry_failed
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await retry_failed(core, outbound)
-            except Exception:  # the database may be away too; try again next round
-                logging.getLogger(__name__).exception("retrying failed digests")
+    from bot.scheduler import DigestScheduler
 
     async def context(_app):
-        task = asyncio.create_task(loop())
+        task = asyncio.create_task(DigestScheduler(core, outbound).run())
         yield
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     return context
 
@@ -308,7 +303,7 @@ def mount_adapters(application, core: Upside):
 
     slack = SlackAdapter(core)
     slack.mount(application)
-    application.cleanup_ctx.append(retrying_digests(core, slack.outbound))
+    application.cleanup_ctx.append(scheduling(core, slack.outbound))
     app_token = core.settings.slack_app_token
     if app_token is not None:
         application.cleanup_ctx.append(slack.socket_mode(app_token.get_secret_value()))

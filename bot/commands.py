@@ -36,14 +36,14 @@ HELP = {
         "`departments add NAME [--channel #C] [--timezone TZ] [--time HH:MM] [--days mon-fri]`"
         " (admins)\n"
         "`departments set NAME [--channel #C] [--timezone TZ] [--time HH:MM] [--days mon-fri]`"
-        " (admins)"
+        " `[--holidays 2026-12-25,2027-01-01] [--quiet line|skip]` (admins)"
     ),
     "channels": "`channels list` · `channels watch #channel` · `channels unwatch #channel`"
     " (admins)",
     "digest": "`digest now [DEPARTMENT]` — post a digest now (default: this channel's department)",
 }
 _CHANNEL = re.compile(r"^<#(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$")
-_OPTIONS = {"department", "description", "channel", "timezone", "time", "days"}
+_OPTIONS = {"department", "description", "channel", "timezone", "time", "days", "holidays", "quiet"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,16 +255,18 @@ class Commands:
                 raise LookupError(f"No department `{name}`.")
             department = department or Department(name=name)
             current = department.model_dump(
-                include={"channel", "timezone", "digest_time", "work_days"}
+                include={"channel", "timezone", "digest_time", "work_days", "holidays", "quiet"}
             )
             changes = {
                 "channel": _channel_option(options.get("channel"), current["channel"]),
                 "timezone": options.get("timezone", current["timezone"]),
                 "digest_time": options.get("time", current["digest_time"]),
                 "work_days": options.get("days", current["work_days"]),
+                "holidays": options.get("holidays", current["holidays"]),
+                "quiet": options.get("quiet", current["quiet"]),
             }
             checked = DepartmentConfig(name=name, **changes)  # the same rules as the TOML file
-            department.sqlmodel_update(checked.model_dump())
+            department.sqlmodel_update(checked.row())
             department.workspace = invocation.workspace or department.workspace
             session.add(department)
         return f"Department `{name}` saved."

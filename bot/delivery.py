@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from adapters.base import Outbound
@@ -41,12 +41,25 @@ async def deliver(
     if not _take(core, run):
         return run
     digest = core.digest(department, run.period_start, run.period_end)
+    if not digest.volume and department.quiet == "skip":
+        return _finish(core, run, status="skipped")  # a quiet period, by the department's choice
     try:
         posted = await outbound.post_digest(department.channel, digest)
     except Exception as exc:
         _finish(core, run, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise DeliveryError(f"could not post {department.name}'s digest: {exc}") from exc
     return _finish(core, run, status="sent", message_ref=f"{posted.channel} {posted.ref}")
+
+
+def last_covered(core: Upside, department_id: int) -> datetime | None:
+    """Where the department's last digest (sent, or skipped as quiet) ended."""
+    with core.session() as session:
+        return session.exec(
+            select(func.max(DigestRun.period_end)).where(
+                DigestRun.department_id == department_id,
+                DigestRun.status.in_(["sent", "skipped"]),
+            )
+        ).one()
 
 
 async def retry_failed(core: Upside, outbound: Outbound) -> int:

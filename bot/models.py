@@ -45,6 +45,10 @@ class Department(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     digest_time: str = Field(default="09:00", max_length=5)
     work_days: str = Field(default="mon-fri", max_length=64)
+    holidays: str = Field(
+        default="", max_length=2000
+    )  # ISO dates without a digest, comma-separated
+    quiet: str = Field(default="line", max_length=10)  # a period without feedback: line | skip
     workspace: str = Field(default="", max_length=64)  # chat workspace of the channel, if several
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
@@ -148,7 +152,7 @@ class DigestRun(SQLModel, table=True):
     department_id: int = Field(foreign_key="department.id")
     period_start: datetime = Field(sa_column=_when())
     period_end: datetime = Field(sa_column=_when())
-    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|failed
+    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|skipped|failed
     attempts: int = 0
     error: str = ""
     message_ref: str = Field(default="", max_length=200)

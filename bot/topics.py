@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlmodel import Session, select
 
@@ -14,6 +17,22 @@ from bot.models import Department, FeedbackItem, Topic, TopicCorrection, TopicEx
 from classifiers import TopicSpec
 
 STARTER_FILE = files("bot") / "data" / "starter.toml"
+
+
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def work_week(days: str) -> str:
+    """Days as cron reads them: a range across the weekend such as sun-thu is split in two
+    (cron ranges run Monday to Sunday only)."""
+    parts = []
+    for part in days.lower().replace(" ", "").split(","):
+        first, dash, last = part.partition("-")
+        if dash and first in WEEK and last in WEEK and WEEK.index(first) > WEEK.index(last):
+            parts += [f"{first}-sun" if first != "sun" else "sun", f"mon-{last}"]
+        else:
+            parts.append(part)
+    return ",".join(parts)
 
 
 class DepartmentConfig(BaseModel):
@@ -24,6 +43,29 @@ class DepartmentConfig(BaseModel):
     timezone: str = "UTC"
     digest_time: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     work_days: str = "mon-fri"
+    holidays: list[date] = Field(default_factory=list)
+    quiet: Literal["line", "skip"] = "line"
+
+    @field_validator("work_days")
+    @classmethod
+    def _known_days(cls, value: str) -> str:
+        days = work_week(value)
+        try:
+            CronTrigger(day_of_week=days)
+        except ValueError:
+            raise ValueError(f"work days {value!r} are not like mon-fri or sun-thu") from None
+        return days
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [d for d in value.split(",") if d.strip()] if isinstance(value, str) else value
+
+    def row(self) -> dict[str, object]:
+        """The values of a `Department` row."""
+        values = self.model_dump()
+        values["holidays"] = ",".join(sorted({d.isoformat() for d in self.holidays}))
+        return values
 
     @field_validator("timezone")
     @classmethod
@@ -82,7 +124,7 @@ def apply_topics_file(session: Session, config: TopicsFile) -> tuple[int, int]:
     for entry in config.departments:
         department = session.exec(select(Department).where(Department.name == entry.name)).first()
         department = department or Department(name=entry.name)
-        department.sqlmodel_update(entry.model_dump())
+        department.sqlmodel_update(entry.row())
         session.add(department)
         departments[entry.name] = department
     session.flush()

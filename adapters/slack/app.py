@@ -1,8 +1,8 @@
 """The Slack app: Bolt's AsyncApp mounted on Upside's aiohttp server at /slack/events.
 
-    slack = SlackAdapter(core)
-    slack.mount(web_app)  # HTTP: Slack signs every request; a bad signature gets 401
-    web_app.cleanup_ctx.append(slack.socket_mode(app_token))  # or Socket Mode: no public URL
+slack = SlackAdapter(core)
+slack.mount(web_app)  # HTTP: Slack signs every request; a bad signature gets 401
+web_app.cleanup_ctx.append(slack.socket_mode(app_token))  # or Socket Mode: no public URL
 """
 
 from __future__ import annotations

@@ -1,0 +1,422 @@
+"""Digest speed on a large feedback table: every department's daily digest in under a second.
+
+    .venv/bin/python bench/digest.py [--rows N] [--indexes]
+
+For SQLite (a temp file) and PostgreSQL (a fresh database beside UPSIDE_BENCH_POSTGRES_URL,
+dropped at the end; skipped with the reason when unreachable): migrate, make 10 departments
+with 3 topics each, bulk-load N classified items spread uniformly over the last 90 days
+(about 1% deleted), ANALYZE, then time `build_digest` for all 10 departments (the last 24 hours
+against the 24 before, plus the 14-day chart), best of 3. When the target is missed, or with
+--indexes, the slowest query's plan is printed and candidate indexes are tried one by one
+(in the bench database only), each against the existing ones as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+
+from bot.db import make_engine, session_scope, upgrade
+from bot.digest import (
+    CHART_DAYS,
+    _daily,
+    _quotes,
+    _sentiment_counts,
+    _topic_counts,
+    build_digest,
+)
+from bot.models import Department, FeedbackItem, Topic
+
+POSTGRES_URL = os.environ.get(
+    "UPSIDE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DEPARTMENTS = 10
+TOPICS_PER_DEPARTMENT = 3
+SPAN = timedelta(days=90)
+PERIOD = timedelta(hours=24)
+ROUNDS = 3
+TARGET_S = 1.0
+DELETED_SHARE = 0.01
+NO_TOPIC_SHARE = 0.05  # below the classifier's confidence threshold
+CHUNK = 50_000
+
+COLUMNS = (
+    "source",
+    "external_id",
+    "channel",
+    "author",
+    "text",
+    "display_text",
+    "link",
+    "created_at",
+    "received_at",
+    "sentiment",
+    "sentiment_score",
+    "topic_id",
+    "topic_confidence",
+    "department_id",
+    "model_version",
+    "classified_at",
+    "deleted_at",
+)
+SOURCES = ("zendesk", "appstore", "slack", "teams", "email")
+ADJECTIVES = ("slow", "friendly", "broken", "great", "confusing", "quick", "rude", "helpful")
+NOUNS = ("checkout", "support", "delivery", "app", "invoice", "refund", "login", "courier")
+
+# Tried in the bench database only, one at a time, on top of the migrated schema.
+CANDIDATES = (
+    "(department_id, created_at, sentiment)",
+    "(department_id, sentiment, sentiment_score)",
+    "(department_id, created_at, sentiment, topic_id, sentiment_score, classified_at, deleted_at)",
+    "(department_id, created_at, sentiment, topic_id, sentiment_score)"
+    " WHERE classified_at IS NOT NULL AND deleted_at IS NULL",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="feedback items to load")
+    parser.add_argument(
+        "--indexes", action="store_true", help="try the candidate indexes even when on target"
+    )
+    args = parser.parse_args()
+    now = datetime.now(UTC).replace(microsecond=0)
+    print(
+        f"{args.rows:,} classified items over the last {SPAN.days} days, {DEPARTMENTS} "
+        f"departments x {TOPICS_PER_DEPARTMENT} topics, ~{DELETED_SHARE:.0%} deleted; digest = "
+        f"build_digest for every department (last 24 h vs the 24 h before, "
+        f"{CHART_DAYS}-day chart), best of {ROUNDS}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            bench(engine, f"SQLite {sqlite3.sqlite_version} (temp file)", args, now)
+        finally:
+            engine.dispose()
+    with postgres_database() as url:
+        if url is None:
+            return
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                version = connection.execute(text("SHOW server_version")).scalar_one()
+            bench(engine, f"PostgreSQL {version} ({make_url(url).database})", args, now)
+        finally:
+            engine.dispose()
+
+
+def bench(engine: Engine, label: str, args: argparse.Namespace, now: datetime) -> None:
+    """Load, analyse and time one database; try indexes when the target is missed."""
+    print(f"\n== {label}", flush=True)
+    upgrade(engine)
+    departments = make_departments(engine)
+    started = time.perf_counter()
+    loaded = load(engine, departments, args.rows, now)
+    load_s = time.perf_counter() - started
+    analyse(engine)
+    start, end = now - PERIOD, now
+    volume = sum(d.volume for d in all_digests(engine, start, end))
+    expected = args.rows * PERIOD / SPAN * (1 - DELETED_SHARE)
+    total, parts = digest_time(engine, start, end)
+    print(f"{'figure':34} {'value':>12} {'target':>8}  met")
+    _row("rows loaded", f"{loaded:,}")
+    _row("load s", f"{load_s:.1f}")
+    _row("load rows/s", f"{loaded / load_s:,.0f}")
+    _row("items in the last 24 h (all depts)", f"{volume:,}", f"~{expected:,.0f}")
+    _row("digest, 10 departments ms", f"{total * 1000:.0f}", "< 1000", total < TARGET_S)
+    _row("digest, per department ms", f"{total * 100:.1f}")
+    print("per query, 10 departments together (best of 3):")
+    for name, seconds in parts.items():
+        print(f"  {name:32} {seconds * 1000:>12.1f} ms")
+    print(f"target < 1 s: {'yes' if total < TARGET_S else 'no'}")
+    if total >= TARGET_S or args.indexes:
+        slowest = max(parts, key=parts.__getitem__)
+        print(f"\nplan of the slowest query ({slowest}), existing indexes:")
+        print(explain(engine, QUERIES[slowest], start, end))
+        try_indexes(engine, start, end, total, slowest)
+
+
+def make_departments(engine: Engine) -> dict[int, list[int]]:
+    """Ten departments with three topics each; returns department id -> topic ids."""
+    with session_scope(engine) as session:
+        departments = [
+            Department(name=f"Department {d:02d}", channel=f"#dept-{d:02d}")
+            for d in range(DEPARTMENTS)
+        ]
+        session.add_all(departments)
+        session.flush()
+        topics = [
+            Topic(name=f"Department {d:02d} topic {t}", department_id=department.id)
+            for d, department in enumerate(departments)
+            for t in range(TOPICS_PER_DEPARTMENT)
+        ]
+        session.add_all(topics)
+        session.flush()
+        owned: dict[int, list[int]] = {department.id: [] for department in departments}  # type: ignore[misc]
+        for topic in topics:
+            owned[topic.department_id].append(topic.id)  # type: ignore[index,arg-type]
+        return owned
+
+
+def rows(
+    count: int, departments: dict[int, list[int]], now: datetime, zone: str
+) -> Iterator[tuple]:
+    """Synthetic classified items in time order (as they arrive), timestamps as text.
+
+    SQLite gets SQLAlchemy's own storage format (naive UTC, microseconds); PostgreSQL the
+    same text with `zone` appended.
+    """
+    draw = random.Random(20261124).random
+    first = (now - SPAN).replace(tzinfo=None)
+    step = SPAN.total_seconds() / count
+    ids = list(departments)
+    topics = [departments[department] for department in ids]
+    lag = timedelta(seconds=2)  # received at once, classified two seconds later
+    for index in range(count):
+        created = first + timedelta(seconds=(index + draw()) * step)
+        stamp = created.isoformat(" ", "microseconds") + zone
+        classified = (created + lag).isoformat(" ", "microseconds") + zone
+        pick = int(draw() * DEPARTMENTS)
+        topic = (
+            None if draw() < NO_TOPIC_SHARE else topics[pick][int(draw() * TOPICS_PER_DEPARTMENT)]
+        )
+        mood = draw()
+        if mood < 0.3:
+            sentiment, score = "negative", -0.2 - 0.8 * draw()
+        elif mood < 0.6:
+            sentiment, score = "neutral", 0.4 * draw() - 0.2
+        else:
+            sentiment, score = "positive", 0.2 + 0.8 * draw()
+        words = f"{ADJECTIVES[index % len(ADJECTIVES)]} {NOUNS[int(draw() * len(NOUNS))]} #{index}"
+        yield (
+            SOURCES[index % len(SOURCES)],
+            f"{index:09d}",
+            "",
+            "",
+            words,
+            words,
+            "",
+            stamp,
+            stamp,
+            sentiment,
+            score,
+            topic,
+            None if topic is None else 0.5 + 0.5 * draw(),
+            ids[pick],
+            "bench",
+            classified,
+            classified if draw() < DELETED_SHARE else None,
+        )
+
+
+def load(engine: Engine, departments: dict[int, list[int]], count: int, now: datetime) -> int:
+    """Bulk-load: one executemany transaction on SQLite, COPY on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        _check_sqlite_format(engine, now)
+        raw = engine.raw_connection()
+        try:
+            connection = raw.driver_connection
+            connection.execute("PRAGMA synchronous=OFF")
+            placeholders = ", ".join("?" * len(COLUMNS))
+            connection.execute("BEGIN")
+            connection.executemany(
+                f"INSERT INTO feedbackitem ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                rows(count, departments, now, ""),
+            )
+            connection.commit()
+            connection.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            raw.close()
+    else:
+        raw = engine.raw_connection()
+        try:
+            with raw.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                statement = f"COPY feedbackitem ({', '.join(COLUMNS)}) FROM STDIN"
+                with cursor.copy(statement) as copy:
+                    for row in rows(count, departments, now, "+00"):
+                        copy.write_row(row)
+            raw.commit()
+        finally:
+            raw.close()
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM feedbackitem")).scalar_one()
+
+
+def _check_sqlite_format(engine: Engine, now: datetime) -> None:
+    """The raw text written must be what the model's column type stores, or ranges break."""
+    column_type = FeedbackItem.__table__.c.created_at.type  # type: ignore[attr-defined]
+    stored = column_type.dialect_impl(engine.dialect).bind_processor(engine.dialect)(now)
+    written = now.replace(tzinfo=None).isoformat(" ", "microseconds")
+    if stored != written:
+        raise SystemExit(f"SQLite timestamp format changed: {stored!r} != {written!r}")
+
+
+def analyse(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+
+
+def all_digests(engine: Engine, start: datetime, end: datetime) -> list:
+    """Every department's digest, one session each, as `Upside.digest` does."""
+    with session_scope(engine) as session:
+        departments = session.exec(select(Department).order_by(Department.id)).all()
+    digests = []
+    for department in departments:
+        with session_scope(engine) as session:
+            digests.append(build_digest(session, department, start, end))
+    return digests
+
+
+def _before(start: datetime, end: datetime) -> datetime:
+    return start - (end - start)
+
+
+# The queries build_digest runs, each for one department, to time and explain them apart.
+QUERIES: dict[str, Callable[[Session, int, datetime, datetime], object]] = {
+    "sentiment counts, period": lambda s, d, a, b: _sentiment_counts(s, d, a, b),
+    "sentiment counts, previous": lambda s, d, a, b: _sentiment_counts(s, d, _before(a, b), a),
+    "topic counts, both periods": lambda s, d, a, b: _topic_counts(s, d, a, b, _before(a, b)),
+    "negative quotes": lambda s, d, a, b: _quotes(s, d, a, b, "negative"),
+    "positive quotes": lambda s, d, a, b: _quotes(s, d, a, b, "positive"),
+    "daily chart (14 days)": lambda s, d, a, b: _daily(s, d, b),
+}
+
+
+def digest_time(engine: Engine, start: datetime, end: datetime) -> tuple[float, dict[str, float]]:
+    """Best of ROUNDS for all departments' digests, and for each query over all departments."""
+    all_digests(engine, start, end)  # warm the cache and the statement cache
+    total = _best(lambda: all_digests(engine, start, end))
+    with session_scope(engine) as session:
+        ids = session.exec(select(Department.id).order_by(Department.id)).all()
+        parts = {
+            name: _best(lambda query=query: [query(session, i, start, end) for i in ids])
+            for name, query in QUERIES.items()
+        }
+    return total, parts
+
+
+def _best(work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def explain(
+    engine: Engine, query: Callable, start: datetime, end: datetime, show_sql: bool = True
+) -> str:
+    """The database's plan for one department's run of `query` (PostgreSQL: with timings)."""
+    captured: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with session_scope(engine) as session:
+            department = session.exec(select(Department.id).order_by(Department.id)).first()
+            captured.clear()
+            query(session, department, start, end)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statement, parameters = captured[-1]
+    if show_sql:
+        print("  " + " ".join(statement.split()))
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            depth: dict[int, int] = {0: 0}
+            lines = []
+            for node, parent, _, detail in plan:
+                depth[node] = depth.get(parent, 0) + 1
+                lines.append("  " * depth[node] + detail)
+            return "\n".join(lines)
+        plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)
+        return "\n".join("    " + line for (line,) in plan)
+
+
+def try_indexes(
+    engine: Engine, start: datetime, end: datetime, baseline: float, slowest: str
+) -> None:
+    """Each candidate alone on top of the migrated schema; the fastest that meets the target."""
+    print(
+        "\ncandidate indexes, one at a time on top of the existing ones "
+        f"(baseline: {baseline * 1000:.0f} ms)"
+    )
+    results = []
+    for number, definition in enumerate(CANDIDATES, 1):
+        index = f"ix_bench_candidate_{number}"
+        with engine.begin() as connection:
+            connection.execute(text(f"CREATE INDEX {index} ON feedbackitem {definition}"))
+        analyse(engine)
+        try:
+            total, parts = digest_time(engine, start, end)
+            plan = explain(engine, QUERIES[slowest], start, end, show_sql=False)
+        finally:
+            with engine.begin() as connection:
+                connection.execute(text(f"DROP INDEX {index}"))
+        analyse(engine)
+        results.append((total, definition, plan))
+        print(f"{number}. {definition}")
+        print(
+            f"   digest {total * 1000:.0f} ms, {baseline / total:.1f}x the baseline, "
+            f"target < 1 s: {'yes' if total < TARGET_S else 'no'}; per query ms: "
+            + " | ".join(f"{name} {seconds * 1000:.1f}" for name, seconds in parts.items())
+        )
+    met = [result for result in results if result[0] < TARGET_S]
+    if not met:
+        print("no single candidate meets the target")
+        return
+    total, definition, plan = min(met)
+    print(f"fastest on target: {definition}, {total * 1000:.0f} ms ({baseline / total:.1f}x)")
+    print(f"plan of the slowest query ({slowest}) with it:")
+    print(plan)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """A fresh `upside_bench_<random>` database, dropped afterwards; None when unreachable."""
+    name = f"upside_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0]
+        print(f"\n== PostgreSQL skipped: not reachable at {POSTGRES_URL}: {reason}")
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _row(name: str, value: str, target: str = "", met: bool | None = None) -> None:
+    mark = "" if met is None else ("yes" if met else "NO")
+    print(f"{name:34} {value:>12} {target:>8}  {mark}")
+
+
+if __name__ == "__main__":
+    main()

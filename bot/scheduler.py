@@ -1,0 +1,198 @@
+"""Daily digests on each department's own schedule, in its time zone and work week.
+
+APScheduler 3 runs one cron job per department (SQLAlchemy job store, coalesced,
+with a misfire grace time), so a digest missed while Upside was down is sent once
+when it comes back, covering the whole gap since the last one. Only one process
+schedules: on PostgreSQL a session advisory lock elects it; on SQLite there is one
+process. The unique (department, period end) row makes a double post impossible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Connection, text
+from sqlmodel import select
+
+from adapters.base import Outbound
+from bot.core import Upside
+from bot.delivery import DeliveryError, deliver, last_covered, retry_failed
+from bot.models import Department, utcnow
+
+log = logging.getLogger(__name__)
+LOCK_KEY = 0x5570_5349_4445  # "UpSIDE": the advisory lock the scheduling process holds
+MISFIRE_GRACE = 24 * 3600  # seconds: a digest missed by up to a day is still sent, once
+SYNC_EVERY = 60  # seconds between checks of departments' schedules
+
+
+def trigger_for(department: Department) -> CronTrigger:
+    """The department's digest time on its work days, in its own time zone."""
+    hour, minute = (int(part) for part in department.digest_time.split(":"))
+    return CronTrigger(
+        day_of_week=department.work_days,
+        hour=hour,
+        minute=minute,
+        timezone=ZoneInfo(department.timezone),
+    )
+
+
+def last_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The latest time at or before `now` at which `trigger` fired (within two weeks)."""
+    moment = trigger.get_next_fire_time(None, now - timedelta(days=14))
+    latest = None
+    while moment is not None and moment <= now:
+        latest = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return latest
+
+
+def holidays(department: Department) -> set[date]:
+    """The department's dates without a digest."""
+    return {date.fromisoformat(d) for d in department.holidays.split(",") if d}
+
+
+@dataclass
+class Runtime:
+    """What the scheduled job needs; set by `DigestScheduler.start` for this process."""
+
+    core: Upside
+    outbound: Outbound
+
+
+_runtime: Runtime | None = None
+
+
+async def scheduled_digest(department_id: int) -> None:
+    """The job: post the department's digest for the period since its last one."""
+    if _runtime is None:
+        raise RuntimeError("the digest scheduler is not running in this process")
+    await post_due_digest(_runtime.core, _runtime.outbound, department_id, utcnow())
+
+
+async def post_due_digest(
+    core: Upside, outbound: Outbound, department_id: int, now: datetime
+) -> bool:
+    """Post the digest due at the department's latest scheduled time; False when none is due.
+
+    The period ends at that scheduled time (so every replica and retry names the same
+    period) and starts where the last sent digest ended: after downtime or holidays one
+    digest covers the whole gap.
+    """
+    with core.session() as session:
+        department = session.get(Department, department_id)
+    if department is None:
+        return False
+    end = last_fire(trigger_for(department), now)
+    if end is None:
+        return False
+    local_day = end.astimezone(ZoneInfo(department.timezone)).date()
+    if local_day in holidays(department):
+        log.info("%s: %s is a holiday; the next digest covers it", department.name, local_day)
+        return False
+    start = last_covered(core, department_id) or end - timedelta(days=1)
+    if start >= end:
+        return False  # already covered
+    try:
+        await deliver(core, outbound, department, start, end)
+    except DeliveryError as exc:
+        log.warning("%s; it will be retried", exc)
+    return True
+
+
+class Leadership:
+    """Whether this process may schedule: the holder of a PostgreSQL advisory lock."""
+
+    def __init__(self, core: Upside) -> None:
+        self.core = core
+        self._connection: Connection | None = None
+
+    def acquire(self) -> bool:
+        """Try to become the scheduling process; True when it is."""
+        if self.core.engine.dialect.name != "postgresql":
+            return True  # SQLite: a single process by design
+        if self._connection is not None:
+            return True
+        connection = self.core.engine.connect()
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        if taken.scalar():
+            connection.commit()
+            self._connection = connection  # the lock lives as long as this session
+            return True
+        connection.close()
+        return False
+
+    def release(self) -> None:
+        """Give the lock up (a pooled session outlives `close`, so unlock explicitly)."""
+        if self._connection is not None:
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
+
+
+class DigestScheduler:
+    """Keeps one cron job per department while this process leads."""
+
+    def __init__(self, core: Upside, outbound: Outbound) -> None:
+        self.core = core
+        self.outbound = outbound
+        self.leadership = Leadership(core)
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def run(self) -> None:
+        """Lead when possible; then keep jobs in step with departments and post failed
+        digests again, every SYNC_EVERY seconds, until cancelled."""
+        global _runtime
+        _runtime = Runtime(self.core, self.outbound)
+        try:
+            while True:
+                try:
+                    if await asyncio.to_thread(self.leadership.acquire):
+                        self._ensure_started()
+                        await asyncio.to_thread(self.sync)
+                        await retry_failed(self.core, self.outbound)
+                except Exception:  # the database may be away; try again next round
+                    log.exception("digest scheduling round failed")
+                await asyncio.sleep(SYNC_EVERY)
+        finally:
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+            self.leadership.release()
+
+    def _ensure_started(self) -> None:
+        if self.scheduler is not None:
+            return
+        self.scheduler = AsyncIOScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.core.engine)},
+            job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE},
+        )
+        self.scheduler.start()
+
+    def sync(self) -> None:
+        """Add, update or remove jobs to match the departments' schedules."""
+        assert self.scheduler is not None
+        with self.core.session() as session:
+            departments = session.exec(select(Department)).all()
+        wanted = {f"digest-{d.id}": d for d in departments}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest-") and job.id not in wanted:
+                job.remove()
+        for job_id, department in wanted.items():
+            trigger = trigger_for(department)
+            job = self.scheduler.get_job(job_id)
+            if job is None or repr(job.trigger) != repr(trigger):
+                self.scheduler.add_job(
+                    scheduled_digest,
+                    trigger,
+                    args=[department.id],
+                    id=job_id,
+                    name=f"{department.name} digest",
+                    replace_existing=True,
+                )
