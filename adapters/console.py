@@ -54,6 +54,14 @@ def render_digest(digest: Digest) -> Panel:
         if quotes:
             parts.append(Text(title, style=f"bold {style}"))
             parts.extend(_quote(q, style) for q in quotes)
+    if digest.resolved:
+        parts.append(Text("You said, we did", style="bold"))
+        parts.extend(
+            Text.assemble("  “", r.text, "” → ", (r.note, "bold"), (f"  ({r.executive})", "dim"))
+            for r in digest.resolved
+        )
+    if digest.open_complaints:
+        parts.append(Text(f"{digest.open_complaints} complaints are with executives, open."))
     if not digest.volume:
         parts.append(Text("A quiet period: no customer feedback reached this department."))
     return Panel(Group(*parts), title=f"[bold]{digest.department}[/]", title_align="left")

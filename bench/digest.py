@@ -226,7 +226,10 @@ def rows(
 
 
 def load(engine: Engine, departments: dict[int, list[int]], count: int, now: datetime) -> int:
-    """Bulk-load: one executemany transaction on SQLite, COPY on PostgreSQL."""
+    """Bulk-load: one executemany transaction on SQLite, COPY on PostgreSQL.
+
+    SQLite keeps its foreign key checks (lookups in two tiny tables, ~5% of the load).
+    """
     if engine.dialect.name == "sqlite":
         _check_sqlite_format(engine, now)
         raw = engine.raw_connection()
@@ -247,6 +250,11 @@ def load(engine: Engine, departments: dict[int, list[int]], count: int, now: dat
         raw = engine.raw_connection()
         try:
             with raw.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                # The rows are valid by construction: skip the per-row foreign key triggers,
+                # which halve COPY's speed, for this transaction only (superusers only).
+                cursor.execute("SELECT current_setting('is_superuser')")
+                if cursor.fetchone()[0] == "on":  # type: ignore[index]
+                    cursor.execute("SET LOCAL session_replication_role = replica")
                 statement = f"COPY feedbackitem ({', '.join(COLUMNS)}) FROM STDIN"
                 with cursor.copy(statement) as copy:
                     for row in rows(count, departments, now, "+00"):
@@ -356,7 +364,7 @@ def explain(
 def try_indexes(
     engine: Engine, start: datetime, end: datetime, baseline: float, slowest: str
 ) -> None:
-    """Each candidate alone on top of the migrated schema; the fastest that meets the target."""
+    """Each candidate alone on top of the migrated schema; which queries use it, how fast."""
     print(
         "\ncandidate indexes, one at a time on top of the existing ones "
         f"(baseline: {baseline * 1000:.0f} ms)"
@@ -369,25 +377,38 @@ def try_indexes(
         analyse(engine)
         try:
             total, parts = digest_time(engine, start, end)
-            plan = explain(engine, QUERIES[slowest], start, end, show_sql=False)
+            plans = {
+                name: explain(engine, query, start, end, show_sql=False)
+                for name, query in QUERIES.items()
+            }
         finally:
             with engine.begin() as connection:
                 connection.execute(text(f"DROP INDEX {index}"))
         analyse(engine)
-        results.append((total, definition, plan))
+        used = [name for name, plan in plans.items() if index in plan]
         print(f"{number}. {definition}")
         print(
             f"   digest {total * 1000:.0f} ms, {baseline / total:.1f}x the baseline, "
-            f"target < 1 s: {'yes' if total < TARGET_S else 'no'}; per query ms: "
+            f"target < 1 s: {'yes' if total < TARGET_S else 'no'}; used by: "
+            + (", ".join(used) if used else "no query (same plans: any difference is noise)")
+        )
+        print(
+            "   per query ms: "
             + " | ".join(f"{name} {seconds * 1000:.1f}" for name, seconds in parts.items())
         )
-    met = [result for result in results if result[0] < TARGET_S]
-    if not met:
-        print("no single candidate meets the target")
+        if used:
+            shown = slowest if slowest in used else used[0]
+            results.append((total, definition, shown, plans[shown]))
+    if baseline < TARGET_S:
+        print(f"the existing indexes already meet the target ({baseline * 1000:.0f} ms)")
+    if not results:
+        print("no candidate changes any plan")
         return
-    total, definition, plan = min(met)
-    print(f"fastest on target: {definition}, {total * 1000:.0f} ms ({baseline / total:.1f}x)")
-    print(f"plan of the slowest query ({slowest}) with it:")
+    total, best, shown, plan = min(results)
+    if baseline >= TARGET_S and total >= TARGET_S:
+        print("no single candidate meets the target")
+    print(f"fastest candidate in use: {best}, {total * 1000:.0f} ms ({baseline / total:.1f}x)")
+    print(f"plan of {shown} with it:")
     print(plan)
 
 

@@ -224,9 +224,12 @@ def digest(
     preview: Annotated[
         bool, typer.Option(help="Render in the terminal instead of posting.")
     ] = False,
-    days: Annotated[int, typer.Option(min=1, max=90, help="Length of the period in days.")] = 1,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=90, help="The last DAYS days instead of since the last digest."),
+    ] = None,
 ) -> None:
-    """Build a department's digest for the last DAYS days."""
+    """Build a department's digest: since its last one, as it would be posted now."""
     if not preview:
         raise fail("no chat platform is configured yet; use --preview to see the digest here")
     import asyncio
@@ -238,8 +241,11 @@ def digest(
         target = core.department(department)
     except UnknownDepartment as exc:
         raise fail(str(exc)) from None
+    from bot.delivery import due_period
+
     end = datetime.now(UTC)
-    result = core.digest(target, end - timedelta(days=days), end)
+    start, end = (end - timedelta(days=days), end) if days else due_period(core, target, end)
+    result = core.digest(target, start, end)
     asyncio.run(ConsoleOutbound(console).post_digest(target.channel, result))
 
 

@@ -11,14 +11,13 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from adapters.base import InboundFeedback, Outbound
 from bot.core import Upside
-from bot.delivery import DeliveryError, deliver
+from bot.delivery import DeliveryError, deliver, due_period
 from bot.models import Department, Topic, TopicCorrection, utcnow
 from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
 
@@ -296,9 +295,9 @@ class Commands:
             department = self.core.department(" ".join(words[1:]))
         else:
             department = self._department_of_channel(invocation.channel_id)
-        end = utcnow()
         try:
-            await deliver(self.core, self.outbound, department, end - timedelta(days=1), end)
+            start, end = due_period(self.core, department, utcnow())
+            await deliver(self.core, self.outbound, department, start, end)
         except DeliveryError as exc:
             return (
                 f"Sorry, posting failed: {exc}. It is recorded and will be retried; "

@@ -51,6 +51,16 @@ async def deliver(
     return _finish(core, run, status="sent", message_ref=f"{posted.channel} {posted.ref}")
 
 
+def due_period(core: Upside, department: Department, end: datetime) -> tuple[datetime, datetime]:
+    """The period a digest ending at `end` covers: since the last one (a day, for the first).
+
+    The CLI preview, `/upside digest now` and the scheduled job all take their period here.
+    """
+    assert department.id is not None
+    start = last_covered(core, department.id) or end - timedelta(days=1)
+    return min(start, end), end
+
+
 def last_covered(core: Upside, department_id: int) -> datetime | None:
     """Where the department's last digest (sent, or skipped as quiet) ended."""
     with core.session() as session:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Date, case, cast, func
 from sqlmodel import Session, select
 
-from bot.models import Department, FeedbackItem, Topic
+from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
 from classifiers import SENTIMENTS
 
 QUOTES = 3  # most negative and most positive verbatims shown
@@ -37,6 +37,16 @@ class TopicCount:
 
 
 @dataclass(frozen=True, slots=True)
+class Resolution:
+    """ "You said, we did": a complaint an executive resolved, and what was done."""
+
+    text: str
+    note: str
+    executive: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
 class DayCount:
     """One day's items by sentiment, for the chart."""
 
@@ -59,6 +69,8 @@ class Digest:
     negative: list[Quote] = field(default_factory=list)
     positive: list[Quote] = field(default_factory=list)
     daily: list[DayCount] = field(default_factory=list)  # the last CHART_DAYS days, oldest first
+    open_complaints: int = 0  # assigned to executives and not resolved yet
+    resolved: list[Resolution] = field(default_factory=list)  # in this period
 
     @property
     def volume(self) -> int:
@@ -92,7 +104,41 @@ def build_digest(
         negative=_quotes(session, department.id, start, end, "negative"),
         positive=_quotes(session, department.id, start, end, "positive"),
         daily=_daily(session, department.id, end),
+        open_complaints=_open_complaints(session, department.id),
+        resolved=_resolved(session, department.id, start, end),
     )
+
+
+def _open_complaints(session: Session, department_id: int | None) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(ComplaintAssignment)
+        .join(FeedbackItem, FeedbackItem.id == ComplaintAssignment.feedback_id)
+        .where(
+            FeedbackItem.department_id == department_id,
+            ComplaintAssignment.status == "assigned",
+        )
+    ).one()
+
+
+def _resolved(
+    session: Session, department_id: int | None, start: datetime, end: datetime
+) -> list[Resolution]:
+    rows = session.exec(
+        select(
+            FeedbackItem.display_text, ComplaintAssignment.note, Executive.name, FeedbackItem.link
+        )
+        .join(FeedbackItem, FeedbackItem.id == ComplaintAssignment.feedback_id)
+        .join(Executive, Executive.id == ComplaintAssignment.executive_id)
+        .where(
+            FeedbackItem.department_id == department_id,
+            ComplaintAssignment.status == "resolved",
+            ComplaintAssignment.resolved_at >= start,
+            ComplaintAssignment.resolved_at < end,
+        )
+        .order_by(ComplaintAssignment.resolved_at)
+    ).all()
+    return [Resolution(*row) for row in rows]
 
 
 def _daily(session: Session, department_id: int | None, end: datetime) -> list[DayCount]:

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from adapters.base import Outbound
 from bot.core import Upside
-from bot.delivery import DeliveryError, deliver, last_covered, retry_failed
+from bot.delivery import DeliveryError, deliver, due_period, retry_failed
 from bot.models import Department, utcnow
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ async def post_due_digest(
     if local_day in holidays(department):
         log.info("%s: %s is a holiday; the next digest covers it", department.name, local_day)
         return False
-    start = last_covered(core, department_id) or end - timedelta(days=1)
+    start, end = due_period(core, department, end)
     if start >= end:
         return False  # already covered
     try:

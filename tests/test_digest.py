@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from adapters.base import InboundFeedback
 from bot.chart import sentiment_chart
-from bot.models import Department, FeedbackItem, Topic
+from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
 START = END - timedelta(days=1)
@@ -109,3 +109,43 @@ def test_the_chart_counts_each_day_and_renders_a_png(core):
     assert sum(d.negative for d in digest.daily) == 2  # 20 days ago is off the chart
     png = sentiment_chart(digest)
     assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_you_said_we_did_and_open_complaints(core):
+    with core.session() as session:
+        billing = session.exec(select(Department).where(Department.name == "Billing")).one()
+        charges = session.exec(select(Topic).where(Topic.name == "Billing & charges")).one()
+        _add(session, billing, charges, 3, sentiment="negative", score=-0.9, when=START)
+        items = session.exec(select(FeedbackItem).order_by(FeedbackItem.id)).all()
+        boss = Executive(name="Dana Boss", user_id="UDANA")
+        session.add(boss)
+        session.flush()
+        session.add(
+            ComplaintAssignment(feedback_id=items[0].id, executive_id=boss.id, month="2026-11")
+        )
+        session.add(
+            ComplaintAssignment(
+                feedback_id=items[1].id,
+                executive_id=boss.id,
+                month="2026-11",
+                status="resolved",
+                note="Refunded and fixed the biller",
+                resolved_at=START + timedelta(hours=3),
+            )
+        )
+        session.add(
+            ComplaintAssignment(
+                feedback_id=items[2].id,
+                executive_id=boss.id,
+                month="2026-10",
+                status="resolved",
+                note="old news",
+                resolved_at=START - timedelta(days=3),
+            )
+        )
+    digest = core.digest(billing, START, END)
+    assert digest.open_complaints == 1
+    assert [(r.note, r.executive) for r in digest.resolved] == [
+        ("Refunded and fixed the biller", "Dana Boss")
+    ]
+    assert "[email]" in digest.resolved[0].text and "@" not in digest.resolved[0].text

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.slack.blocks import digest_blocks, digest_text, parse_wrong_topic
-from bot.digest import Digest, Quote, TopicCount
+from bot.digest import Digest, Quote, Resolution, TopicCount
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
 START = END - timedelta(days=1)
@@ -249,3 +249,13 @@ def test_parse_wrong_topic_reads_back_what_the_select_offers(name):
 def test_parse_wrong_topic_rejects_malformed_values(value):
     with pytest.raises(ValueError, match="wrong-topic"):
         parse_wrong_topic(value)
+
+
+def test_you_said_we_did_shows_resolutions_and_open_complaints():
+    done = Resolution("Charged twice <again>", "Refunded & fixed the biller", "Dana", "")
+    blocks = digest_blocks(_digest(resolved=[done], open_complaints=2), ["Delivery"])
+    text = "\n".join(_texts(blocks))
+    assert "You said, we did" in text
+    assert "Charged twice &lt;again&gt;" in text and "Refunded &amp; fixed the biller" in text
+    assert "2 complaints are with executives" in text
+    _assert_within_slack_limits(blocks)

@@ -44,12 +44,26 @@ def digest_blocks(digest: Digest, topics: list[str]) -> list[dict]:
         section(_summary(digest) if digest.volume else _QUIET),
     ]
     top = [section(_top_topics(digest))] if digest.topics else []
+    top += [section(_you_said_we_did(digest))] if digest.resolved or digest.open_complaints else []
     room = MAX_BLOCKS - len(head) - len(top)
     best_cheer = 1 + _BLOCKS_PER_QUOTE if digest.positive else 0  # a title and one quote
     jeers = _quote_group("Jeers", "the most negative", digest.negative, topics, room - best_cheer)
     room -= len(jeers)
     cheers = _quote_group("Cheers", "the most positive", digest.positive, topics, room)
     return [*head, *top, *jeers, *cheers]
+
+
+def _you_said_we_did(digest: Digest) -> str:
+    """Complaints executives resolved in the period, and how many are still open."""
+    lines = [
+        f"> {_escape(r.text, 300)}\n→ *{_escape(r.note, 400)}* — {escape_mrkdwn(r.executive)}"
+        for r in digest.resolved[:5]
+    ]
+    if digest.resolved:
+        lines.insert(0, "*You said, we did*")
+    if digest.open_complaints:
+        lines.append(f"{digest.open_complaints} complaints are with executives, still open.")
+    return _clip("\n".join(lines), TEXT_CHARS)
 
 
 def digest_text(digest: Digest) -> str:
