@@ -45,6 +45,10 @@ class Outbound(ABC):
         """Post a department's digest into its channel."""
 
     @abstractmethod
+    async def post_alert(self, channel: str, department: str, text: str) -> Posted:
+        """Post a short alert for `department` into its channel."""
+
+    @abstractmethod
     async def send_direct(self, user: str, text: str) -> Posted:
         """Send a direct message to one person."""
 

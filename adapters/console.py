@@ -90,6 +90,12 @@ class ConsoleOutbound(Outbound):
         self.console.print(render_digest(digest))
         return self._posted(channel)
 
+    async def post_alert(self, channel: str, department: str, text: str) -> Posted:
+        """Print an alert under its channel's name."""
+        self.console.print(Text(f"→ {channel or '(no channel)'} ({department})", style="dim"))
+        self.console.print(Text(text, style="bold red"))
+        return self._posted(channel)
+
     async def send_direct(self, user: str, text: str) -> Posted:
         """Print a direct message."""
         self.console.print(f"[dim]DM → {user}[/] {text}")

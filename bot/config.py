@@ -53,6 +53,18 @@ class Settings(BaseSettings):
         "US,GB", description="Comma-separated regions whose local phone numbers are redacted."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    spike_window_hours: int = Field(
+        3, ge=1, le=48, description="Hours of negative feedback a spike alert looks at."
+    )
+    spike_factor: float = Field(
+        3.0, gt=1.0, description="How many times the usual rate makes a spike."
+    )
+    spike_min_count: int = Field(
+        5, ge=1, description="Fewest negative items in the window that can make a spike."
+    )
+    spike_cooldown_hours: int = Field(
+        12, ge=1, description="Hours before the same topic can alert again."
+    )
     slack_bot_token: SecretStr | None = Field(
         None, description="Bot token (xoxb-...) for a single workspace; enables Slack."
     )

@@ -179,3 +179,14 @@ class ProcessedEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(unique=True, max_length=200)
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class SpikeAlert(SQLModel, table=True):
+    """A topic's negative feedback ran far above its usual rate and its department was told."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    negative: int  # negative items in the window
+    usual: float  # what the previous week predicted for a window that long
+    window_end: datetime = Field(sa_column=_when())
+    sent_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -25,6 +25,7 @@ from adapters.base import Outbound
 from bot.core import Upside
 from bot.delivery import DeliveryError, deliver, due_period, retry_failed
 from bot.models import Department, utcnow
+from bot.spikes import alert_spikes
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x5570_5349_4445  # "UpSIDE": the advisory lock the scheduling process holds
@@ -147,8 +148,8 @@ class DigestScheduler:
         self.scheduler: AsyncIOScheduler | None = None
 
     async def run(self) -> None:
-        """Lead when possible; then keep jobs in step with departments and post failed
-        digests again, every SYNC_EVERY seconds, until cancelled."""
+        """Lead when possible; then, every SYNC_EVERY seconds until cancelled, keep jobs in
+        step with departments, post failed digests again and check for spikes."""
         global _runtime
         _runtime = Runtime(self.core, self.outbound)
         try:
@@ -158,6 +159,7 @@ class DigestScheduler:
                         self._ensure_started()
                         await asyncio.to_thread(self.sync)
                         await retry_failed(self.core, self.outbound)
+                        await alert_spikes(self.core, self.outbound, utcnow())
                 except Exception:  # the database may be away; try again next round
                     log.exception("digest scheduling round failed")
                 await asyncio.sleep(SYNC_EVERY)

@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Outbound, Posted
-from adapters.slack.blocks import digest_blocks, digest_text
+from adapters.slack.blocks import digest_blocks, digest_text, escape_mrkdwn
 from bot.chart import sentiment_chart
 from bot.config import Settings
 from bot.digest import Digest
@@ -84,6 +84,13 @@ class SlackOutbound(Outbound):
         except Exception:  # the digest is out; a missing chart must not make it post twice
             log.warning("chart upload failed for %s", digest.department, exc_info=True)
         return posted
+
+    async def post_alert(self, channel: str, department: str, text: str) -> Posted:
+        """Post the alert as a plain message with the department's workspace token."""
+        response = await self.client.chat_postMessage(
+            token=await self.token_for(department), channel=channel, text=escape_mrkdwn(text)
+        )
+        return Posted(response["channel"], response["ts"])
 
     async def send_direct(self, user: str, text: str) -> Posted:
         """Open (or reuse) the DM with `user` and post there."""

@@ -1,0 +1,111 @@
+"""Spike alerts: a topic's negative feedback running far above its usual rate.
+
+Its usual rate comes from the week before the window; an alert needs both a minimum
+count and a multiple of that rate (`UPSIDE_SPIKE_*`), and a topic that alerted stays
+quiet for the cool-down. An alert is recorded only once it is posted, so a failed
+post is tried again on the next check.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func
+from sqlmodel import select
+
+from adapters.base import Outbound
+from bot.core import Upside
+from bot.models import Department, FeedbackItem, SpikeAlert, Topic
+
+log = logging.getLogger(__name__)
+BASELINE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    """A topic over its usual rate, with the latest of the words behind it."""
+
+    topic_id: int
+    topic: str
+    department: Department
+    negative: int
+    usual: float
+    latest: str
+
+
+def find_spikes(core: Upside, now: datetime) -> list[Spike]:
+    """Topics whose negative count in the window is a spike, outside their cool-down."""
+    settings = core.settings
+    window = timedelta(hours=settings.spike_window_hours)
+    recent = FeedbackItem.created_at >= now - window
+    in_window = func.sum(case((recent, 1), else_=0))
+    with core.session() as session:
+        cooling = set(
+            session.exec(
+                select(SpikeAlert.topic_id).where(
+                    SpikeAlert.sent_at >= now - timedelta(hours=settings.spike_cooldown_hours)
+                )
+            )
+        )
+        rows = session.exec(
+            select(FeedbackItem.topic_id, in_window, func.count() - in_window)
+            .where(
+                FeedbackItem.sentiment == "negative",
+                FeedbackItem.topic_id.is_not(None),
+                FeedbackItem.deleted_at.is_(None),
+                FeedbackItem.created_at >= now - window - BASELINE,
+                FeedbackItem.created_at < now,
+            )
+            .group_by(FeedbackItem.topic_id)
+        ).all()
+        spikes = []
+        for topic_id, negative, before in rows:
+            usual = (before or 0) * (window / BASELINE)
+            if topic_id in cooling or negative < settings.spike_min_count:
+                continue
+            if negative < settings.spike_factor * usual:
+                continue
+            topic = session.get(Topic, topic_id)
+            department = session.get(Department, topic.department_id) if topic else None
+            if topic is None or department is None:
+                continue
+            latest = session.exec(
+                select(FeedbackItem.display_text)
+                .where(FeedbackItem.topic_id == topic_id, FeedbackItem.sentiment == "negative")
+                .order_by(FeedbackItem.created_at.desc())
+            ).first()
+            spikes.append(
+                Spike(topic_id, topic.name, department, int(negative), usual, latest or "")
+            )
+    return spikes
+
+
+async def alert_spikes(core: Upside, outbound: Outbound, now: datetime) -> int:
+    """Tell each spiking topic's department once; returns how many alerts went out."""
+    hours = core.settings.spike_window_hours
+    sent = 0
+    for spike in find_spikes(core, now):
+        text = (
+            f":rotating_light: Spike in *{spike.topic}*: {spike.negative} negative items in the "
+            f"last {hours} hours, against about {spike.usual:.1f} usually. "
+            f"Latest: “{spike.latest[:300]}”"
+        )
+        try:
+            await outbound.post_alert(spike.department.channel, spike.department.name, text)
+        except Exception:
+            log.warning("spike alert for %s failed; trying again later", spike.topic, exc_info=True)
+            continue
+        with core.session() as session:
+            session.add(
+                SpikeAlert(
+                    topic_id=spike.topic_id,
+                    negative=spike.negative,
+                    usual=spike.usual,
+                    window_end=now,
+                    sent_at=now,
+                )
+            )
+        sent += 1
+    return sent
