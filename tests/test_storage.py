@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.models import Department, DigestRun, FeedbackItem, Topic, TopicExample
+from bot.db import is_model_object
+from bot.models import Department, DigestRun, FeedbackItem, SQLModel, Topic, TopicExample
 
 TABLES = {
     "alembic_version",
@@ -29,6 +32,15 @@ def test_migrations_create_every_table_and_are_idempotent(core):
     core.migrate()  # a second run at start-up changes nothing
     with core.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def test_the_migrations_build_exactly_the_models(core):
+    with core.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"include_object": is_model_object})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    assert {"slack_bots", "slack_installations", "apscheduler_jobs"} <= set(
+        inspect(core.engine).get_table_names()
+    )
 
 
 def test_starter_set_is_loaded(core):
