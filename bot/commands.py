@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import re
 import shlex
+from asyncio import to_thread
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from adapters.base import InboundFeedback, Outbound
+from bot import executives
 from bot.core import Upside
 from bot.delivery import DeliveryError, deliver, due_period
-from bot.models import Department, Topic, TopicCorrection, utcnow
+from bot.executives import ProgrammeError
+from bot.models import Department, Executive, Topic, TopicCorrection, utcnow
 from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
 
 HELP = {
@@ -40,9 +44,30 @@ HELP = {
     "channels": "`channels list` · `channels watch #channel` · `channels unwatch #channel`"
     " (admins)",
     "digest": "`digest now [DEPARTMENT]` — post a digest now (default: this channel's department)",
+    "queue": "`queue` — unassigned complaints, worst first",
+    "claim": "`claim [ID]` — take the worst unassigned complaint, or complaint ID (executives)",
+    "mine": "`mine` — your open complaints (executives)",
+    "resolve": "`resolve ID NOTE` — close your complaint with what was done (executives)",
+    "release": "`release ID` — hand your complaint back to the queue (executives)",
+    "execs": (
+        "`execs` — list executives\n"
+        "`execs add @user --name NAME [--quota 3]` · `execs away @user FROM TO` · "
+        "`execs remove @user` (admins)"
+    ),
 }
 _CHANNEL = re.compile(r"^<#(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$")
-_OPTIONS = {"department", "description", "channel", "timezone", "time", "days", "holidays", "quiet"}
+_OPTIONS = {
+    "department",
+    "description",
+    "channel",
+    "timezone",
+    "time",
+    "days",
+    "holidays",
+    "quiet",
+    "name",
+    "quota",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +168,9 @@ class Commands:
             return f"Sorry, {exc}."
         except UsageError as exc:
             return f"{exc}.\nUsage:\n{usage(words[0])}"
-        except (LookupError, ValidationError) as exc:
+        except ProgrammeError as exc:
+            return str(exc)
+        except (LookupError, ValidationError, ValueError) as exc:
             return f"{exc}\nUsage:\n{usage(words[0])}"
 
     async def _feedback(self, invocation: Invocation, words: list[str]) -> str:
@@ -311,3 +338,113 @@ class Commands:
                 if channel_id(department.channel) == channel:
                     return department
         raise LookupError("This channel belongs to no department; name one: `digest now NAME`.")
+
+    async def _queue(self, invocation: Invocation, words: list[str]) -> str:
+        complaints = await to_thread(executives.queue, self.core, 10)
+        if not complaints:
+            return "No unassigned complaints. :tada:"
+        return "*Unassigned complaints, worst first*\n" + "\n".join(map(_line, complaints))
+
+    async def _claim(self, invocation: Invocation, words: list[str]) -> str:
+        wanted = _number(words[0]) if words else None
+        complaint = await to_thread(executives.claim, self.core, invocation.actor.user_id, wanted)
+        return f"It's yours:\n{_line(complaint)}\nWhen done: `resolve {complaint.id} NOTE`."
+
+    async def _mine(self, invocation: Invocation, words: list[str]) -> str:
+        complaints = await to_thread(executives.mine, self.core, invocation.actor.user_id)
+        if not complaints:
+            return "You have no open complaints. `claim` takes the worst one waiting."
+        return "*Your open complaints*\n" + "\n".join(map(_line, complaints))
+
+    async def _resolve(self, invocation: Invocation, words: list[str]) -> str:
+        if len(words) < 2:
+            raise UsageError("use `resolve ID NOTE`")
+        note = " ".join(words[1:])
+        complaint = await to_thread(
+            executives.resolve, self.core, invocation.actor.user_id, _number(words[0]), note
+        )
+        reply = f"Complaint #{complaint.id} resolved. Thank you."
+        if complaint.link:
+            try:
+                await self.outbound.reply_in_thread(complaint.link, f"Resolved: {note}")
+                reply += " Your note is in the source thread."
+            except Exception:  # not a chat message, or the platform is away: the note is kept
+                reply += " (The source thread could not be answered; the note is recorded.)"
+        return reply
+
+    async def _release(self, invocation: Invocation, words: list[str]) -> str:
+        if len(words) != 1:
+            raise UsageError("use `release ID`")
+        feedback_id = _number(words[0])
+        await to_thread(executives.release, self.core, invocation.actor.user_id, feedback_id)
+        return f"Complaint #{feedback_id} is back in the queue."
+
+    async def _execs(self, invocation: Invocation, words: list[str]) -> str:
+        action, rest = (words[0], words[1:]) if words else ("list", [])
+        if action == "list":
+            return await to_thread(_exec_list, self.core)
+        _admin_only(invocation.actor)
+        positional, options = _split(rest)
+        if action not in {"add", "away", "remove"} or not positional:
+            raise UsageError(f"unknown or incomplete `execs {action}`")
+        user = user_id(positional[0])
+        with self.core.session() as session:
+            boss = session.exec(select(Executive).where(Executive.user_id == user)).first()
+            if action == "add":
+                boss = boss or Executive(user_id=user, name=options.get("name", user))
+                boss.name = options.get("name", boss.name)
+                boss.quota = _number(options.get("quota", str(boss.quota)))
+                boss.active = True
+                session.add(boss)
+                return f"<@{user}> is an executive, with {boss.quota} complaints a month."
+            if boss is None:
+                raise ProgrammeError(f"<@{user}> is not an executive.")
+            if action == "remove":
+                boss.active = False  # kept: their history stays on record
+                session.add(boss)
+                return f"<@{user}> is no longer an executive; their record stays."
+            if len(positional) != 3:
+                raise UsageError("use `execs away @user FROM TO` with ISO dates")
+            boss.out_of_office_from = date.fromisoformat(positional[1])
+            boss.out_of_office_until = date.fromisoformat(positional[2])
+            session.add(boss)
+            return f"<@{user}> is away {positional[1]} to {positional[2]}."
+
+
+def _exec_list(core: Upside) -> str:
+    with core.session() as session:
+        bosses = session.exec(select(Executive).where(Executive.active).order_by(Executive.name))
+        lines = [
+            f"• <@{b.user_id}> {b.name}: {b.quota} a month"
+            + (
+                f", away {b.out_of_office_from} to {b.out_of_office_until}"
+                if b.out_of_office_from
+                else ""
+            )
+            for b in bosses
+        ]
+    return "*Executives*\n" + "\n".join(lines) if lines else "No executives yet."
+
+
+def _away(boss: Executive) -> str:
+    if boss.out_of_office_from is None:
+        return ""
+    return f", away {boss.out_of_office_from} to {boss.out_of_office_until}"
+
+
+def _line(complaint: executives.ComplaintView) -> str:
+    topic = f" · {complaint.topic}" if complaint.topic else ""
+    source = f" · <{complaint.link}|source>" if complaint.link else ""
+    return f"• #{complaint.id} ({complaint.score:+.2f}{topic}{source}) “{complaint.text[:280]}”"
+
+
+def _number(word: str) -> int:
+    if not word.lstrip("#").isdigit():
+        raise UsageError(f"`{word}` is not a number")
+    return int(word.lstrip("#"))
+
+
+def user_id(word: str) -> str:
+    """A user as Slack escapes a mention (`<@U123|name>`) or a bare id."""
+    match = re.match(r"^<@(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$", word)
+    return match.group("id") if match else word.lstrip("@")

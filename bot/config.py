@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         "US,GB", description="Comma-separated regions whose local phone numbers are redacted."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    complaint_severity: float = Field(
+        0.5, ge=0.0, le=1.0, description="How negative (0-1) an item must be to be a complaint."
+    )
     spike_window_hours: int = Field(
         3, ge=1, le=48, description="Hours of negative feedback a spike alert looks at."
     )

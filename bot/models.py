@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -130,7 +130,21 @@ class Executive(SQLModel, table=True):
 
 
 class ComplaintAssignment(SQLModel, table=True):
-    """A complaint handed to an executive, with every step's time; never deleted."""
+    """A complaint handed to an executive, with every step's time; never deleted.
+
+    At most one assignment of a complaint is live (assigned or resolved): a partial
+    unique index decides when two executives claim it at the same moment.
+    """
+
+    __table_args__ = (
+        Index(
+            "ux_complaint_live",
+            "feedback_id",
+            unique=True,
+            sqlite_where=text("status != 'released'"),
+            postgresql_where=text("status != 'released'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     feedback_id: int = Field(foreign_key="feedbackitem.id", index=True)

@@ -1,0 +1,103 @@
+"""Executives take complaints: the whole flow through signed Slack requests, and races."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlmodel import select
+
+from adapters.base import InboundFeedback
+from bot import executives
+from bot.executives import ProgrammeError
+from bot.models import ComplaintAssignment, Executive
+from tests.test_slack_app import ADMIN, ANYONE, FEEDBACK_CHANNEL, fixture, harness  # noqa: F401
+
+DANA, ALEX = "UDANA", "UALEX"
+COMPLAINT = "Worst service ever: you lost my parcel, charged me twice and nobody answers. Awful."
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+
+async def test_claim_resolve_and_reply_in_the_source_thread(harness):  # noqa: F811
+    assert "is an executive" in await harness.command(
+        "execs add <@UDANA|dana> --name Dana --quota 2", user=ADMIN
+    )
+    await harness.command("execs add <@UALEX|alex> --name Alex", user=ADMIN)
+    assert "Dana: 2 a month" in await harness.command("execs")
+    message = fixture("message_channel") | {"channel": FEEDBACK_CHANNEL, "text": COMPLAINT}
+    assert await harness.event(message, "EvComplaint") == 200
+    harness.core.worker.run_pending()
+    complaint = harness.items()[0]
+    assert complaint.sentiment == "negative"
+
+    assert f"#{complaint.id}" in await harness.command("queue", user=ANYONE)
+    assert "needs the *executive* role" in await harness.command("claim", user=ANYONE)
+    assert "It's yours" in await harness.command("claim", user=DANA)
+    assert "already taken by Dana" in await harness.command(f"claim {complaint.id}", user=ALEX)
+    assert "No unassigned complaints" in await harness.command("queue")
+    assert f"#{complaint.id}" in await harness.command("mine", user=DANA)
+    assert "not open in your name" in await harness.command(f"release {complaint.id}", user=ALEX)
+
+    reply = await harness.command(f"resolve {complaint.id} Refunded and apologised", user=DANA)
+    assert "resolved" in reply and "source thread" in reply
+    thread = harness.slack.calls_to("chat.postMessage")[-1].args
+    assert thread["channel"] == FEEDBACK_CHANNEL and thread["thread_ts"] == message["ts"]
+    assert "Refunded and apologised" in thread["text"]
+    assert "no open complaints" in await harness.command("mine", user=DANA)
+    with harness.core.session() as session:
+        step = session.exec(select(ComplaintAssignment)).one()
+        assert (step.status, step.note) == ("resolved", "Refunded and apologised")
+        assert step.assigned_at <= step.resolved_at
+
+
+async def test_release_returns_the_complaint_and_keeps_the_record(harness):  # noqa: F811
+    await harness.command("execs add <@UDANA|dana> --name Dana", user=ADMIN)
+    harness.core.ingest([InboundFeedback("webhook", "c1", COMPLAINT)])
+    harness.core.worker.run_pending()
+    complaint = harness.items()[0]
+    await harness.command(f"claim {complaint.id}", user=DANA)
+    assert "back in the queue" in await harness.command(f"release {complaint.id}", user=DANA)
+    assert f"#{complaint.id}" in await harness.command("queue")
+    assert "It's yours" in await harness.command(f"claim {complaint.id}", user=DANA)
+    with harness.core.session() as session:
+        steps = session.exec(select(ComplaintAssignment).order_by(ComplaintAssignment.id)).all()
+    assert [s.status for s in steps] == ["released", "assigned"] and steps[0].released_at
+
+
+def test_two_executives_claiming_at_once_one_wins(core):
+    with core.session() as session:
+        session.add(Executive(name="Dana", user_id=DANA))
+        session.add(Executive(name="Alex", user_id=ALEX))
+    core.ingest([InboundFeedback("webhook", "race", COMPLAINT)])
+    core.worker.run_pending()
+    target = executives.queue(core)[0].id
+
+    def attempt(user: str) -> str:
+        try:
+            executives.claim(core, user, target)
+            return "won"
+        except ProgrammeError as exc:
+            return str(exc)
+
+    for _ in range(3):  # several rounds, releasing in between
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(attempt, [DANA, ALEX]))
+        assert outcomes.count("won") == 1, outcomes
+        assert any("already taken by" in o for o in outcomes)
+        with core.session() as session:
+            holder = session.exec(
+                select(Executive.user_id)
+                .join(ComplaintAssignment)
+                .where(ComplaintAssignment.status == "assigned")
+            ).one()
+        executives.release(core, holder, target)
+
+
+async def test_unknown_and_bad_executive_commands(harness):  # noqa: F811
+    assert "is not a number" in await harness.command("resolve abc fixed it", user=DANA)
+    assert "use `resolve ID NOTE`" in await harness.command("resolve 3", user=DANA)
+    assert "needs the *admin* role" in await harness.command("execs add <@U9|x>", user=ANYONE)
+    assert "not an executive" in await harness.command("execs remove <@U9|x>", user=ADMIN)
+    await asyncio.sleep(0)
