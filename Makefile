@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean bench-quality bench-speed
+.PHONY: demo test lint clean bench-quality bench-speed bench-digest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,6 @@ bench-quality: $(STAMP)
 
 bench-speed: $(STAMP)
 	$(BIN)/python bench/speed.py
+
+bench-digest: $(STAMP)
+	$(BIN)/python bench/digest.py
