@@ -167,3 +167,32 @@ async def test_the_scheduler_keeps_a_job_per_department(sqlite_core):
         job = scheduler.scheduler.get_job(f"digest-{logistics.id}")
         assert job.next_run_time.astimezone(UTC) == datetime(2026, 11, 25, 7, 15, tzinfo=UTC)
     scheduler.scheduler.shutdown(wait=False)
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_the_real_trigger_fires_and_a_restart_catches_up_once(sqlite_core):
+    outbound, screen = _screen()
+    logistics = _department(sqlite_core, "Logistics", timezone="Europe/London", digest_time="09:00")
+    import bot.scheduler as scheduling
+
+    scheduling._runtime = scheduling.Runtime(sqlite_core, outbound)
+    with time_machine.travel(datetime(2026, 11, 23, 8, 59, 58, tzinfo=UTC), tick=True):
+        first = DigestScheduler(sqlite_core, outbound)
+        first._ensure_started()
+        first.sync()
+        for _ in range(300):  # APScheduler wakes at 09:00:00 London time and runs the job
+            if "╭─ Logistics" in screen.getvalue():
+                break
+            await asyncio.sleep(0.02)
+        first.scheduler.shutdown(wait=False)  # the process goes away on Monday
+    assert screen.getvalue().count("╭─ Logistics") == 1
+    assert _runs(sqlite_core)[-1].period_end == datetime(2026, 11, 23, 9, tzinfo=UTC)
+    with time_machine.travel(datetime(2026, 11, 26, 11, tzinfo=UTC), tick=False):  # Thursday
+        second = DigestScheduler(sqlite_core, outbound)
+        assert await second.catch_up() == 7  # every department, once
+        assert await second.catch_up() == 0
+    last = [r for r in _runs(sqlite_core) if r.department_id == logistics.id][-1]
+    assert (last.period_start, last.period_end) == (
+        datetime(2026, 11, 23, 9, tzinfo=UTC),
+        datetime(2026, 11, 26, 9, tzinfo=UTC),
+    )
