@@ -42,11 +42,12 @@ What this guarantees (tests/test_assignment.py checks each of these with hypothe
   executive gets exactly their quota. Otherwise all N complaints are given out
   round-robin: nobody exceeds their quota, and whenever executive i is below quota,
   nobody has more than one complaint more than i.
-- Most severe first: exactly ``min(N, D)`` complaints are assigned and the top-ranked
-  one among them. If an unassigned complaint u ranks above an assigned complaint a, the
-  executive who got a got another complaint with u's topic this month, so a was
-  swapped in to avoid a repeat. With no swaps, the assigned set is exactly the top
-  ``min(N, D)``.
+- Most severe first: exactly ``min(N, D)`` complaints are assigned, among them the
+  top-ranked one, and they are the top ``min(N, D)`` except for swaps. A swapped-in
+  complaint (assigned, not in the top) went to an executive who already had, that
+  month, the topic of every more severe complaint left unassigned. A top complaint
+  left out has a topic that some executive who received a swap-in already had. With
+  no topic repeated among the top complaints, there are no swaps.
 - Topic spread: an executive gets two complaints of one topic only if nothing else
   was left. So after the month every unassigned complaint has a topic they received.
   In particular, if at least ``quota`` topics have D or more complaints each, the

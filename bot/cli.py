@@ -250,6 +250,30 @@ def digest(
 
 
 @app.command()
+def assign(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM.", metavar="YYYY-MM")],
+) -> None:
+    """Hand every active executive their quota of complaints for MONTH (once per month)."""
+    import asyncio
+    import re
+
+    from adapters.console import ConsoleOutbound
+    from bot.programme import assign_month
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise fail(f"--month must look like 2026-12, not {month!r}")
+    core = _core(ctx)
+    today = datetime.now(UTC).date()
+    done = asyncio.run(assign_month(core, ConsoleOutbound(console), month, today))
+    console.print(
+        f"assigned {done} complaints for {month}"
+        if done
+        else f"nothing assigned: {month} was assigned already, or nothing is waiting"
+    )
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     database: Annotated[Path, typer.Option(help="SQLite file to (re)create.")] = Path(

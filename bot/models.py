@@ -151,6 +151,7 @@ class ComplaintAssignment(SQLModel, table=True):
     executive_id: int = Field(foreign_key="executive.id", index=True)
     month: str = Field(max_length=7)  # YYYY-MM
     status: str = Field(default="assigned", max_length=20)  # assigned|resolved|released
+    origin: str = Field(default="claim", max_length=20)  # claim | monthly
     note: str = ""
     assigned_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     resolved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))

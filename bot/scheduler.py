@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -25,6 +25,7 @@ from adapters.base import Outbound
 from bot.core import Upside
 from bot.delivery import DeliveryError, deliver, due_period, retry_failed
 from bot.models import Department, utcnow
+from bot.programme import assign_month
 from bot.spikes import alert_spikes
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,14 @@ async def scheduled_digest(department_id: int) -> None:
     if _runtime is None:
         raise RuntimeError("the digest scheduler is not running in this process")
     await post_due_digest(_runtime.core, _runtime.outbound, department_id, utcnow())
+
+
+async def monthly_assignment() -> None:
+    """The job: this month's complaints for the executives (a month is assigned once)."""
+    if _runtime is None:
+        raise RuntimeError("the scheduler is not running in this process")
+    now = utcnow()
+    await assign_month(_runtime.core, _runtime.outbound, now.strftime("%Y-%m"), now.date())
 
 
 async def post_due_digest(
@@ -199,6 +208,13 @@ class DigestScheduler:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest-") and job.id not in wanted:
                 job.remove()
+        self.scheduler.add_job(  # the first working day: the first weekday of days 1-7
+            monthly_assignment,
+            CronTrigger(day="1-7", day_of_week="mon-fri", hour=8, timezone=UTC),
+            id="monthly-assignment",
+            name="executives' monthly complaints",
+            replace_existing=True,
+        )
         for job_id, department in wanted.items():
             trigger = trigger_for(department)
             job = self.scheduler.get_job(job_id)

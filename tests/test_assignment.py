@@ -255,9 +255,11 @@ def check_month(
             if counts[i] < x.quota:
                 assert all(n <= counts[i] + 1 for n in counts.values())
 
-    # 3. Most severe first: the right number, the worst one among them, and a
-    #    more severe complaint left behind only if it would have repeated a topic for
-    #    whoever got the less severe one instead.
+    # 3. Most severe first: the right number, the worst one among them, and the top
+    #    len(given) complaints except for swaps. A swapped-in complaint (assigned but not
+    #    in the top) went to an executive who already had, this month, the topic of every
+    #    more severe complaint left unassigned; a top complaint left out has a topic that
+    #    an executive who received a swap-in already had.
     assert len(given) == (min(len(complaints), demand) if eligible else 0)
     if pairs:
         worst = min(complaints, key=rank)
@@ -272,13 +274,26 @@ def check_month(
             ),
         )
         assert pairs[0][1] == expected.id
+    top = {x.id for x in sorted(complaints, key=rank)[: len(given)]}
     left = [by_id[i] for i in set(by_id) - set(given)]
-    for complaint_id, executive in pairs:
+    swapped_in = [(i, executive) for i, executive in pairs if i not in top]
+    for complaint_id, executive in swapped_in:
         a = by_id[complaint_id]
         others = {by_id[i].topic for i in mine[executive] if i != complaint_id}
         for u in left:
             if rank(u) < rank(a):
                 assert u.topic is not None and u.topic in others
+    top_topics = [by_id[i].topic for i in top if by_id[i].topic is not None]
+    if len(top_topics) == len(set(top_topics)):
+        assert not swapped_in
+    for u in left:
+        if u.id in top:
+            assert any(
+                u.topic is not None and by_id[i].topic == u.topic
+                for swap, executive in swapped_in
+                for i in mine[executive]
+                if i != swap
+            )
 
     # 5. Topics spread: a repeat only if nothing else was left; so with enough topics
     #    in plentiful supply (each at least the month's demand), no repeat at all.

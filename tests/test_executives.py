@@ -101,3 +101,49 @@ async def test_unknown_and_bad_executive_commands(harness):  # noqa: F811
     assert "needs the *admin* role" in await harness.command("execs add <@U9|x>", user=ANYONE)
     assert "not an executive" in await harness.command("execs remove <@U9|x>", user=ADMIN)
     await asyncio.sleep(0)
+
+
+async def test_the_monthly_assignment_hands_out_quotas_once_and_tells_each_executive(core):
+    import io
+    from datetime import date
+
+    from rich.console import Console
+
+    from adapters.console import ConsoleOutbound
+    from bot.programme import assign_month
+
+    with core.session() as session:
+        session.add(Executive(name="Dana", user_id=DANA, quota=2))
+        session.add(Executive(name="Alex", user_id=ALEX, quota=1))
+        session.add(
+            Executive(
+                name="Away",
+                user_id="UAWAY",
+                quota=3,
+                out_of_office_from=date(2026, 11, 30),
+                out_of_office_until=date(2026, 12, 4),
+            )
+        )
+    texts = [
+        "Worst service ever: my parcel was lost and nobody answers. Awful.",
+        "You charged my card three times and refused a refund. Disgraceful.",
+        "The app crashes at checkout every single time. Useless and infuriating.",
+        "Rude staff at the till shouted at my mother. Never again.",
+    ]
+    core.ingest([InboundFeedback("webhook", f"m{i}", t) for i, t in enumerate(texts)])
+    core.worker.run_pending()
+    waiting = len(executives.queue(core))
+    screen = io.StringIO()
+    outbound = ConsoleOutbound(Console(file=screen, width=200))
+    assert await assign_month(core, outbound, "2026-12", date(2026, 12, 1)) == min(3, waiting)
+    assert await assign_month(core, outbound, "2026-12", date(2026, 12, 2)) == 0  # once
+    with core.session() as session:
+        picks = session.exec(select(ComplaintAssignment)).all()
+        mine = {
+            user: len([p for p in picks if p.executive_id == boss_id])
+            for user, boss_id in session.exec(select(Executive.user_id, Executive.id))
+        }
+    assert mine["UAWAY"] == 0 and mine[DANA] <= 2 and mine[ALEX] <= 1
+    assert len({p.feedback_id for p in picks}) == len(picks)
+    assert screen.getvalue().count("DM → ") == len(picks)
+    assert "/upside resolve" in screen.getvalue()

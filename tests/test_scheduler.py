@@ -157,7 +157,9 @@ async def test_the_scheduler_keeps_a_job_per_department(sqlite_core):
         scheduler._ensure_started()
         scheduler.sync()
         jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
-        assert len(jobs) == 7
+        assert len(jobs) == 8  # a digest per department and the monthly assignment
+        monthly = jobs["monthly-assignment"].next_run_time.astimezone(UTC)
+        assert monthly == datetime(2026, 12, 1, 8, tzinfo=UTC)  # a Tuesday, the first
         logistics = sqlite_core.department("Logistics")
         job = jobs[f"digest-{logistics.id}"]
         assert job.next_run_time.astimezone(UTC) == datetime(2026, 11, 25, 9, tzinfo=UTC)
