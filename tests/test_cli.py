@@ -51,6 +51,11 @@ def lines_with(output: str, *words: str) -> list[str]:
         ["serve"],
         ["db"],
         ["db", "upgrade"],
+        ["eval"],
+        ["eval", "sentiment"],
+        ["eval", "topics"],
+        ["reclassify"],
+        ["assign"],
     ],
     ids=lambda command: " ".join(command) or "upside",
 )
@@ -220,3 +225,10 @@ def test_digest_without_preview_says_why(env) -> None:
     result = invoke(env, "digest", "--department", "Logistics", code=2)
     assert "--preview" in result.output
     assert "no chat platform is configured" in result.output
+
+
+def test_assign_checks_the_month_and_runs_once(env):
+    invoke(env, "init")
+    assert "must look like 2026-12" in invoke(env, "assign", "--month", "2026-13", code=2).output
+    first = invoke(env, "assign", "--month", "2026-12").output
+    assert "nothing assigned" in first  # no executives and no complaints yet
