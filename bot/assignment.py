@@ -46,8 +46,9 @@ What this guarantees (tests/test_assignment.py checks each of these with hypothe
   top-ranked one, and they are the top ``min(N, D)`` except for swaps. A swapped-in
   complaint (assigned, not in the top) went to an executive who already had, that
   month, the topic of every more severe complaint left unassigned. A top complaint
-  left out has a topic that some executive who received a swap-in already had. With
-  no topic repeated among the top complaints, there are no swaps.
+  left out was the least severe top complaint still unassigned at some swap, and its
+  topic was one the executive swapping already had. With no topic repeated among the
+  top complaints, there are no swaps.
 - Topic spread: an executive gets two complaints of one topic only if nothing else
   was left. So after the month every unassigned complaint has a topic they received.
   In particular, if at least ``quota`` topics have D or more complaints each, the

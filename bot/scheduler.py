@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from adapters.base import Outbound
 from bot.core import Upside
-from bot.delivery import DeliveryError, deliver, due_period, retry_failed
+from bot.delivery import DeliveryError, deliver, due_period, last_covered, retry_failed
 from bot.models import Department, utcnow
 from bot.programme import assign_month
 from bot.spikes import alert_spikes
@@ -183,12 +183,16 @@ class DigestScheduler:
     async def catch_up(self) -> int:
         """Post every digest that fell due while no process was scheduling; returns how many.
 
-        APScheduler's misfire grace covers short gaps; this covers any gap, once.
+        APScheduler's misfire grace covers short gaps; this covers any gap, once. A
+        department that never had a digest waits for its first scheduled time instead.
         """
         with self.core.session() as session:
             ids = session.exec(select(Department.id)).all()
-        now = utcnow()
-        return sum([await post_due_digest(self.core, self.outbound, i, now) for i in ids])
+        now, posted = utcnow(), 0
+        for department_id in ids:
+            if last_covered(self.core, department_id) is not None:
+                posted += await post_due_digest(self.core, self.outbound, department_id, now)
+        return posted
 
     def _ensure_started(self) -> None:
         if self.scheduler is not None:

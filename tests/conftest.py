@@ -90,13 +90,19 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def core(database_url: str, classifier: Classifier) -> Iterator[Upside]:
+def make_core(database_url: str, classifier: Classifier, **overrides: object) -> Upside:
     """A migrated database with the starter departments and topics, and the real model."""
-    upside = Upside(make_settings(database_url), classifier=classifier)
+    upside = Upside(make_settings(database_url, **overrides), classifier=classifier)
     upside.migrate()
     with upside.session() as session:
         apply_topics_file(session, read_topics_file())
+    return upside
+
+
+@pytest.fixture
+def core(database_url: str, classifier: Classifier) -> Iterator[Upside]:
+    """`make_core` on SQLite and on PostgreSQL."""
+    upside = make_core(database_url, classifier)
     yield upside
     upside.engine.dispose()
 
@@ -104,9 +110,6 @@ def core(database_url: str, classifier: Classifier) -> Iterator[Upside]:
 @pytest.fixture
 def sqlite_core(tmp_path: Path, classifier: Classifier) -> Iterator[Upside]:
     """Like `core`, on SQLite only, for tests about behaviour rather than storage."""
-    upside = Upside(make_settings(f"sqlite:///{tmp_path / 'upside.db'}"), classifier=classifier)
-    upside.migrate()
-    with upside.session() as session:
-        apply_topics_file(session, read_topics_file())
+    upside = make_core(f"sqlite:///{tmp_path / 'upside.db'}", classifier)
     yield upside
     upside.engine.dispose()

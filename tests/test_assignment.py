@@ -258,8 +258,9 @@ def check_month(
     # 3. Most severe first: the right number, the worst one among them, and the top
     #    len(given) complaints except for swaps. A swapped-in complaint (assigned but not
     #    in the top) went to an executive who already had, this month, the topic of every
-    #    more severe complaint left unassigned; a top complaint left out has a topic that
-    #    an executive who received a swap-in already had.
+    #    more severe complaint left unassigned. A top complaint left out was the least
+    #    severe top complaint still unassigned at some swap, and had a topic that the
+    #    executive swapping already had.
     assert len(given) == (min(len(complaints), demand) if eligible else 0)
     if pairs:
         worst = min(complaints, key=rank)
@@ -288,11 +289,12 @@ def check_month(
         assert not swapped_in
     for u in left:
         if u.id in top:
+            assert u.topic is not None
             assert any(
-                u.topic is not None and by_id[i].topic == u.topic
-                for swap, executive in swapped_in
-                for i in mine[executive]
-                if i != swap
+                u.topic in {by_id[i].topic for i, e in pairs[:p] if e == executive}
+                and all(rank(by_id[i]) < rank(u) for i, _ in pairs[p + 1 :] if i in top)
+                for p, (swap, executive) in enumerate(pairs)
+                if swap not in top
             )
 
     # 5. Topics spread: a repeat only if nothing else was left; so with enough topics

@@ -22,8 +22,7 @@ from bot.core import Upside
 from bot.delivery import retry_failed
 from bot.models import DigestRun, FeedbackItem, Topic, TopicCorrection
 from bot.server import create_app
-from bot.topics import apply_topics_file, read_topics_file
-from tests.conftest import make_settings
+from tests.conftest import make_core
 from tests.fakes.signing import event_body, interaction_body, signed_headers, slash_command_body
 from tests.fakes.slack_api import BOT_TOKEN, RESPONSE_URL_METHOD, FakeSlackAPI
 
@@ -99,8 +98,9 @@ class Harness:
 async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
     async with FakeSlackAPI() as slack:
         slack.usergroups["S0ADMINS"] = [GROUP_ADMIN]
-        settings = make_settings(
+        core = make_core(
             f"sqlite:///{tmp_path / 'slack.db'}",
+            classifier,
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SECRET,
             slack_api_url=slack.base_url,
@@ -108,10 +108,6 @@ async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
             slack_admin_group="S0ADMINS",
             slack_feedback_channels=FEEDBACK_CHANNEL,
         )
-        core = Upside(settings, classifier=classifier)
-        core.migrate()
-        with core.session() as session:
-            apply_topics_file(session, read_topics_file())
         app = create_app(core)
         adapter = mount_adapters(app, core)
         async with TestClient(TestServer(app)) as http:

@@ -14,8 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.cli import mount_adapters
 from bot.core import Upside
 from bot.server import create_app
-from bot.topics import apply_topics_file, read_topics_file
-from tests.conftest import make_settings
+from tests.conftest import make_core
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import BOT_TOKEN, RESPONSE_URL_METHOD, TEAM_ID, FakeSlackAPI
 
@@ -28,18 +27,15 @@ pytestmark = pytest.mark.asyncio(loop_scope="function")
 @pytest_asyncio.fixture(loop_scope="function")
 async def served(database_url, classifier) -> AsyncIterator[Served]:
     async with FakeSlackAPI() as slack:
-        settings = make_settings(
+        core = make_core(
             database_url,
+            classifier,
             slack_signing_secret=SECRET,
             slack_client_id="111.222",
             slack_client_secret="client-secret",
             slack_api_url=slack.base_url,
             slack_admins=ADMIN,
         )
-        core = Upside(settings, classifier=classifier)
-        core.migrate()
-        with core.session() as session:
-            apply_topics_file(session, read_topics_file())
         app = create_app(core)
         adapter = mount_adapters(app, core)
         async with TestClient(TestServer(app)) as http:
