@@ -46,11 +46,12 @@ What this guarantees (tests/test_assignment.py checks each of these with hypothe
   top-ranked one, and they are the top ``min(N, D)`` except for swaps. A swapped-in
   complaint (assigned, not in the top) went to an executive who already had, that
   month, the topic of every more severe complaint left unassigned. A top complaint
-  left out was the least severe top complaint still unassigned at some swap, and its
-  topic was one the executive swapping already had. With no topic repeated among the
-  top complaints, there are no swaps.
-- Topic spread: an executive gets two complaints of one topic only if nothing else
-  was left. So after the month every unassigned complaint has a topic they received.
+  left out was dropped at some swap: its topic was one the executive swapping already
+  had, and every top complaint picked after that swap is more severe than it. With no
+  topic repeated among the top complaints, there are no swaps.
+- Topic spread: an executive gets a second complaint of a topic only if every complaint
+  still unassigned at that moment has a topic they already have. So after the month
+  every unassigned complaint has a topic they received.
   In particular, if at least ``quota`` topics have D or more complaints each, the
   executive gets no repeated topic.
 - Rotation: an executive who had the hardest complaint last month does not get it this
@@ -113,6 +114,8 @@ def assign(
     complaints: list[Complaint], candidates: list[Candidate], past: Past
 ) -> list[tuple[int, int]]:
     """(complaint id, executive id) pairs for this month, in the order they were picked.
+
+    The first pair, if any, is the month's most severe complaint.
 
     See the module docstring for the algorithm and what it guarantees. Raises
     ValueError on duplicate ids, a negative quota or a NaN severity.

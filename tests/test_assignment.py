@@ -258,9 +258,9 @@ def check_month(
     # 3. Most severe first: the right number, the worst one among them, and the top
     #    len(given) complaints except for swaps. A swapped-in complaint (assigned but not
     #    in the top) went to an executive who already had, this month, the topic of every
-    #    more severe complaint left unassigned. A top complaint left out was the least
-    #    severe top complaint still unassigned at some swap, and had a topic that the
-    #    executive swapping already had.
+    #    more severe complaint left unassigned. A top complaint left out was dropped at
+    #    some pick of a topic new to that executive (a swap), when it had a topic they
+    #    already had and every top complaint picked later was more severe.
     assert len(given) == (min(len(complaints), demand) if eligible else 0)
     if pairs:
         worst = min(complaints, key=rank)
@@ -287,14 +287,17 @@ def check_month(
     top_topics = [by_id[i].topic for i in top if by_id[i].topic is not None]
     if len(top_topics) == len(set(top_topics)):
         assert not swapped_in
+    held_before = [
+        (i, {by_id[j].topic for j, f in pairs[:p] if f == executive} - {None})
+        for p, (i, executive) in enumerate(pairs)
+    ]
     for u in left:
         if u.id in top:
             assert u.topic is not None
             assert any(
-                u.topic in {by_id[i].topic for i, e in pairs[:p] if e == executive}
-                and all(rank(by_id[i]) < rank(u) for i, _ in pairs[p + 1 :] if i in top)
-                for p, (swap, executive) in enumerate(pairs)
-                if swap not in top
+                u.topic in had and by_id[swap].topic not in had
+                for p, (swap, had) in enumerate(held_before)
+                if all(rank(by_id[i]) < rank(u) for i, _ in pairs[p + 1 :] if i in top)
             )
 
     # 5. Topics spread: a repeat only if nothing else was left; so with enough topics
