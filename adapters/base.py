@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.complaints import ComplaintView
     from bot.digest import Digest
+    from bot.scoreboard import Standing
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,16 @@ class Outbound(ABC):
         """Post a short alert for `department` into its channel."""
 
     @abstractmethod
+    async def post_scoreboard(self, channel: str, month: str, standings: list[Standing]) -> Posted:
+        """Post the executives' month-end scoreboard into the leadership channel."""
+
+    @abstractmethod
     async def send_direct(self, user: str, text: str) -> Posted:
         """Send a direct message to one person."""
+
+    @abstractmethod
+    async def send_complaint(self, user: str, complaint: ComplaintView, intro: str) -> Posted:
+        """Send an executive one complaint, with ways to claim, release and resolve it."""
 
     @abstractmethod
     async def reply_in_thread(self, link: str, text: str) -> Posted:

@@ -10,7 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from adapters.base import Outbound, Posted
+from bot.complaints import ComplaintView
 from bot.digest import Digest, Quote
+from bot.scoreboard import Standing, duration
 
 _STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
 
@@ -67,6 +69,19 @@ def render_digest(digest: Digest) -> Panel:
     return Panel(Group(*parts), title=f"[bold]{digest.department}[/]", title_align="left")
 
 
+def render_scoreboard(month: str, standings: list[Standing]) -> Table:
+    """The executives' month as a table."""
+    table = Table(title=f"Executive complaints scoreboard, {month}", title_justify="left")
+    for column in ("executive", "assigned", "resolved", "open", "released", "median to resolve"):
+        table.add_column(column, justify="left" if column == "executive" else "right")
+    for s in standings:
+        median = duration(s.median_to_resolve) if s.median_to_resolve else "—"
+        table.add_row(
+            s.name, str(s.assigned), str(s.resolved), str(s.open), str(s.released), median
+        )
+    return table
+
+
 def _quote(quote: Quote, style: str) -> Text:
     topic = f" · {quote.topic}" if quote.topic else ""
     return Text.assemble(
@@ -96,10 +111,26 @@ class ConsoleOutbound(Outbound):
         self.console.print(Text(text, style="bold red"))
         return self._posted(channel)
 
+    async def post_scoreboard(self, channel: str, month: str, standings: list[Standing]) -> Posted:
+        """Print the scoreboard under its channel's name."""
+        self.console.print(Text(f"→ {channel or '(no channel)'}", style="dim"))
+        self.console.print(render_scoreboard(month, standings))
+        return self._posted(channel)
+
     async def send_direct(self, user: str, text: str) -> Posted:
         """Print a direct message."""
-        self.console.print(f"[dim]DM → {user}[/] {text}")
+        self.console.print(Text.assemble((f"DM → {user} ", "dim"), text))
         return self._posted(user)
+
+    async def send_complaint(self, user: str, complaint: ComplaintView, intro: str) -> Posted:
+        """Print the complaint and the commands that stand in for its buttons."""
+        topic = f" · {complaint.topic}" if complaint.topic else ""
+        source = f"\n  source: {complaint.link}" if complaint.link else ""
+        return await self.send_direct(
+            user,
+            f"{intro}\n  #{complaint.id} ({complaint.score:+.2f}{topic}) “{complaint.text}”{source}"
+            f"\n  claim {complaint.id} · release {complaint.id} · resolve {complaint.id} NOTE",
+        )
 
     async def reply_in_thread(self, link: str, text: str) -> Posted:
         """Print a thread reply."""

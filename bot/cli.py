@@ -28,6 +28,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+execs_app = typer.Typer(help="The executives' roster and scoreboard.", no_args_is_help=True)
+app.add_typer(execs_app, name="execs")
 console = Console()
 
 
@@ -249,28 +251,149 @@ def digest(
     asyncio.run(ConsoleOutbound(console).post_digest(target.channel, result))
 
 
-@app.command()
-def assign(
-    ctx: typer.Context,
-    month: Annotated[str, typer.Option(help="The month, YYYY-MM.", metavar="YYYY-MM")],
-) -> None:
-    """Hand every active executive their quota of complaints for MONTH (once per month)."""
-    import asyncio
+def _month(value: str) -> str:
+    """A YYYY-MM option, checked."""
     import re
 
-    from adapters.console import ConsoleOutbound
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise fail(f"--month must look like 2026-12, not {value!r}")
+    return value
+
+
+Month = Annotated[str, typer.Option(help="The month, YYYY-MM.", metavar="YYYY-MM")]
+
+
+@app.command()
+def assign(ctx: typer.Context, month: Month) -> None:
+    """Hand every active executive their quota of complaints for MONTH (once per month).
+
+    With Slack configured each executive gets a direct message; otherwise they are shown here.
+    """
+    import asyncio
+
     from bot.programme import assign_month
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise fail(f"--month must look like 2026-12, not {month!r}")
+    month = _month(month)
     core = _core(ctx)
     today = datetime.now(UTC).date()
-    done = asyncio.run(assign_month(core, ConsoleOutbound(console), month, today))
+    done = asyncio.run(assign_month(core, outbound_for(core), month, today))
     console.print(
         f"assigned {done} complaints for {month}"
         if done
         else f"nothing assigned: {month} was assigned already, or nothing is waiting"
     )
+
+
+def outbound_for(core: Upside):
+    """Where messages go from the command line: Slack when configured, else this terminal."""
+    if core.settings.slack_enabled:
+        from adapters.slack.app import SlackAdapter
+
+        return SlackAdapter(core).outbound
+    from adapters.console import ConsoleOutbound
+
+    return ConsoleOutbound(console)
+
+
+@execs_app.command("list")
+def execs_list(ctx: typer.Context) -> None:
+    """List active executives with their quota, home topics and absences."""
+    from bot.executives import roster
+
+    table = Table("user", "name", "quota", "home topics and departments", "away")
+    for boss in roster(_core(ctx)):
+        away = (
+            f"{boss.out_of_office_from} to {boss.out_of_office_until}"
+            if boss.out_of_office_from
+            else ""
+        )
+        homes = ", ".join([*boss.home_topics, *boss.home_departments])
+        table.add_row(boss.user_id, boss.name, str(boss.quota), homes, away)
+    console.print(table)
+
+
+@execs_app.command("add")
+def execs_add(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="Their Slack (or Teams) user id, e.g. U0123ABCD.")],
+    name: Annotated[str | None, typer.Option(help="How they are named.")] = None,
+    quota: Annotated[
+        int | None, typer.Option(min=0, help="Complaints a month (default 3).")
+    ] = None,
+    topics: Annotated[str | None, typer.Option(help="Home topics, comma-separated.")] = None,
+    departments: Annotated[
+        str | None, typer.Option(help="Home departments, comma-separated.")
+    ] = None,
+) -> None:
+    """Add an executive, or change one; home topics and departments are preferred, not exclusive."""
+    from bot.commands import name_list
+    from bot.executives import enrol
+
+    try:
+        boss = enrol(_core(ctx), user, name, quota, name_list(topics), name_list(departments))
+    except (LookupError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{escape(boss.name)} ({boss.user_id}) is an executive, {boss.quota} a month")
+
+
+@execs_app.command("away")
+def execs_away(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="Their user id.")],
+    start: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="First day away.")],
+    end: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="Last day away.")],
+) -> None:
+    """Mark an executive out of office: no assignments, reminders or nudges meanwhile."""
+    from bot.executives import set_away
+
+    try:
+        set_away(_core(ctx), user, start.date(), end.date())
+    except (LookupError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{user} is away {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+
+
+@execs_app.command("back")
+def execs_back(
+    ctx: typer.Context, user: Annotated[str, typer.Argument(help="Their user id.")]
+) -> None:
+    """Clear an executive's absence."""
+    from bot.executives import set_away
+
+    try:
+        set_away(_core(ctx), user, None, None)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{user} is back")
+
+
+@execs_app.command("remove")
+def execs_remove(
+    ctx: typer.Context, user: Annotated[str, typer.Argument(help="Their user id.")]
+) -> None:
+    """Take an executive off the programme; their history stays."""
+    from bot.executives import retire
+
+    try:
+        retire(_core(ctx), user)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{user} is no longer an executive; their record stays")
+
+
+@execs_app.command("scoreboard")
+def execs_scoreboard(
+    ctx: typer.Context,
+    month: Annotated[
+        str | None, typer.Option(help="The month, YYYY-MM (default: this one).", metavar="YYYY-MM")
+    ] = None,
+) -> None:
+    """Show a month's scoreboard: assigned, resolved and median time to resolve, per executive."""
+    from adapters.console import render_scoreboard
+    from bot.scoreboard import scoreboard
+
+    month = _month(month) if month else datetime.now(UTC).strftime("%Y-%m")
+    console.print(render_scoreboard(month, scoreboard(_core(ctx), month)))
 
 
 @app.command()

@@ -18,10 +18,10 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from adapters.base import InboundFeedback, Outbound
-from bot import executives
+from bot import complaints, executives
+from bot.complaints import ProgrammeError
 from bot.core import Upside
 from bot.delivery import DeliveryError, deliver, due_period
-from bot.executives import ProgrammeError
 from bot.models import Department, Executive, Topic, TopicCorrection, utcnow
 from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
 
@@ -51,8 +51,10 @@ HELP = {
     "release": "`release ID` — hand your complaint back to the queue (executives)",
     "execs": (
         "`execs` — list executives\n"
-        "`execs add @user --name NAME [--quota 3]` · `execs away @user FROM TO` · "
-        "`execs remove @user` (admins)"
+        "`execs add @user [--name NAME] [--quota 3] [--topics A,B] [--departments X,Y]` "
+        "(admins; also changes one)\n"
+        "`execs away @user FROM TO` (ISO dates) · `execs back @user` · `execs remove @user`"
+        " (admins)"
     ),
 }
 _CHANNEL = re.compile(r"^<#(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -67,6 +69,8 @@ _OPTIONS = {
     "quiet",
     "name",
     "quota",
+    "topics",
+    "departments",
 }
 
 
@@ -164,12 +168,10 @@ class Commands:
             return f"Unknown command `{words[0]}`.\n{usage()}"
         try:
             return await handler(invocation, words[1:])
-        except PermissionError as exc:
-            return f"Sorry, {exc}."
+        except (PermissionError, ProgrammeError) as exc:
+            return refusal(exc)
         except UsageError as exc:
             return f"{exc}.\nUsage:\n{usage(words[0])}"
-        except ProgrammeError as exc:
-            return str(exc)
         except (LookupError, ValidationError, ValueError) as exc:
             return f"{exc}\nUsage:\n{usage(words[0])}"
 
@@ -340,99 +342,109 @@ class Commands:
         raise LookupError("This channel belongs to no department; name one: `digest now NAME`.")
 
     async def _queue(self, invocation: Invocation, words: list[str]) -> str:
-        complaints = await to_thread(executives.queue, self.core, 10)
-        if not complaints:
+        waiting = await to_thread(complaints.queue, self.core, 10)
+        if not waiting:
             return "No unassigned complaints. :tada:"
-        return "*Unassigned complaints, worst first*\n" + "\n".join(map(_line, complaints))
+        return "*Unassigned complaints, worst first*\n" + "\n".join(map(_line, waiting))
 
     async def _claim(self, invocation: Invocation, words: list[str]) -> str:
         wanted = _number(words[0]) if words else None
-        complaint = await to_thread(executives.claim, self.core, invocation.actor.user_id, wanted)
+        complaint = await to_thread(complaints.claim, self.core, invocation.actor.user_id, wanted)
         return f"It's yours:\n{_line(complaint)}\nWhen done: `resolve {complaint.id} NOTE`."
 
     async def _mine(self, invocation: Invocation, words: list[str]) -> str:
-        complaints = await to_thread(executives.mine, self.core, invocation.actor.user_id)
-        if not complaints:
+        held = await to_thread(complaints.mine, self.core, invocation.actor.user_id)
+        if not held:
             return "You have no open complaints. `claim` takes the worst one waiting."
-        return "*Your open complaints*\n" + "\n".join(map(_line, complaints))
+        return "*Your open complaints*\n" + "\n".join(map(_line, held))
 
     async def _resolve(self, invocation: Invocation, words: list[str]) -> str:
         if len(words) < 2:
             raise UsageError("use `resolve ID NOTE`")
         note = " ".join(words[1:])
         complaint = await to_thread(
-            executives.resolve, self.core, invocation.actor.user_id, _number(words[0]), note
+            complaints.resolve, self.core, invocation.actor.user_id, _number(words[0]), note
         )
-        reply = f"Complaint #{complaint.id} resolved. Thank you."
-        if complaint.link:
-            try:
-                await self.outbound.reply_in_thread(complaint.link, f"Resolved: {note}")
-                reply += " Your note is in the source thread."
-            except Exception:  # not a chat message, or the platform is away: the note is kept
-                reply += " (The source thread could not be answered; the note is recorded.)"
-        return reply
+        return resolved_reply(complaint, await complaints.answer(self.outbound, complaint, note))
 
     async def _release(self, invocation: Invocation, words: list[str]) -> str:
         if len(words) != 1:
             raise UsageError("use `release ID`")
         feedback_id = _number(words[0])
-        await to_thread(executives.release, self.core, invocation.actor.user_id, feedback_id)
+        await to_thread(complaints.release, self.core, invocation.actor.user_id, feedback_id)
         return f"Complaint #{feedback_id} is back in the queue."
 
     async def _execs(self, invocation: Invocation, words: list[str]) -> str:
         action, rest = (words[0], words[1:]) if words else ("list", [])
         if action == "list":
-            return await to_thread(_exec_list, self.core)
+            return exec_list(await to_thread(executives.roster, self.core))
         _admin_only(invocation.actor)
         positional, options = _split(rest)
-        if action not in {"add", "away", "remove"} or not positional:
+        if action not in {"add", "away", "back", "remove"} or not positional:
             raise UsageError(f"unknown or incomplete `execs {action}`")
         user = user_id(positional[0])
-        with self.core.session() as session:
-            boss = session.exec(select(Executive).where(Executive.user_id == user)).first()
-            if action == "add":
-                boss = boss or Executive(user_id=user, name=options.get("name", user))
-                boss.name = options.get("name", boss.name)
-                boss.quota = _number(options.get("quota", str(boss.quota)))
-                boss.active = True
-                session.add(boss)
-                return f"<@{user}> is an executive, with {boss.quota} complaints a month."
-            if boss is None:
-                raise ProgrammeError(f"<@{user}> is not an executive.")
-            if action == "remove":
-                boss.active = False  # kept: their history stays on record
-                session.add(boss)
-                return f"<@{user}> is no longer an executive; their record stays."
-            if len(positional) != 3:
-                raise UsageError("use `execs away @user FROM TO` with ISO dates")
-            boss.out_of_office_from = date.fromisoformat(positional[1])
-            boss.out_of_office_until = date.fromisoformat(positional[2])
-            session.add(boss)
-            return f"<@{user}> is away {positional[1]} to {positional[2]}."
-
-
-def _exec_list(core: Upside) -> str:
-    with core.session() as session:
-        bosses = session.exec(select(Executive).where(Executive.active).order_by(Executive.name))
-        lines = [
-            f"• <@{b.user_id}> {b.name}: {b.quota} a month"
-            + (
-                f", away {b.out_of_office_from} to {b.out_of_office_until}"
-                if b.out_of_office_from
-                else ""
+        if action == "add":
+            boss = await to_thread(
+                executives.enrol,
+                self.core,
+                user,
+                options.get("name"),
+                _number(options["quota"]) if "quota" in options else None,
+                name_list(options.get("topics")),
+                name_list(options.get("departments")),
             )
-            for b in bosses
-        ]
-    return "*Executives*\n" + "\n".join(lines) if lines else "No executives yet."
+            return f"<@{user}> is an executive: {exec_line(boss)}"
+        if action == "remove":
+            await to_thread(executives.retire, self.core, user)
+            return f"<@{user}> is no longer an executive; their record stays."
+        if action == "back":
+            await to_thread(executives.set_away, self.core, user, None, None)
+            return f"<@{user}> is back."
+        if len(positional) != 3:
+            raise UsageError("use `execs away @user FROM TO` with ISO dates")
+        start, end = (date.fromisoformat(word) for word in positional[1:])
+        await to_thread(executives.set_away, self.core, user, start, end)
+        return f"<@{user}> is away {start} to {end}."
 
 
-def _away(boss: Executive) -> str:
-    if boss.out_of_office_from is None:
-        return ""
-    return f", away {boss.out_of_office_from} to {boss.out_of_office_until}"
+def refusal(exc: Exception) -> str:
+    """What a person is told when their role or the complaint's state does not allow a step."""
+    return f"Sorry, {exc}." if isinstance(exc, PermissionError) else str(exc)
 
 
-def _line(complaint: executives.ComplaintView) -> str:
+def resolved_reply(complaint: complaints.ComplaintView, answered: bool) -> str:
+    """What an executive is told once their complaint is resolved."""
+    reply = f"Complaint #{complaint.id} resolved. Thank you."
+    if answered:
+        return reply + " Your note is in the source thread."
+    if complaint.link:
+        return reply + " (The source thread could not be answered; the note is recorded.)"
+    return reply
+
+
+def exec_list(bosses: list[Executive]) -> str:
+    """The roster as a message."""
+    if not bosses:
+        return "No executives yet."
+    return "*Executives*\n" + "\n".join(f"• <@{b.user_id}> {exec_line(b)}" for b in bosses)
+
+
+def exec_line(boss: Executive) -> str:
+    """One executive's settings in a line."""
+    parts = [f"{boss.name}: {boss.quota} a month"]
+    if boss.home_topics or boss.home_departments:
+        parts.append("home " + ", ".join([*boss.home_topics, *boss.home_departments]))
+    if boss.out_of_office_from is not None:
+        parts.append(f"away {boss.out_of_office_from} to {boss.out_of_office_until}")
+    return ", ".join(parts)
+
+
+def name_list(option: str | None) -> list[str] | None:
+    """Names given comma-separated ("Billing,Delivery"); None when the option is absent."""
+    return None if option is None else [n.strip() for n in option.split(",") if n.strip()]
+
+
+def _line(complaint: complaints.ComplaintView) -> str:
     topic = f" · {complaint.topic}" if complaint.topic else ""
     source = f" · <{complaint.link}|source>" if complaint.link else ""
     return f"• #{complaint.id} ({complaint.score:+.2f}{topic}{source}) “{complaint.text[:280]}”"

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     complaint_severity: float = Field(
         0.5, ge=0.0, le=1.0, description="How negative (0-1) an item must be to be a complaint."
     )
+    leadership_channel: str = Field(
+        "", description="Channel id for the executives' month-end scoreboard; empty: not posted."
+    )
     spike_window_hours: int = Field(
         3, ge=1, le=48, description="Hours of negative feedback a spike alert looks at."
     )

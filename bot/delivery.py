@@ -1,24 +1,28 @@
-"""Posting a department's digest exactly once per period, and retrying what failed.
+"""Posting exactly once: a department's digest per period, an executive programme notice
+per (kind, key); and retrying what failed.
 
-The unique (department, period end) row decides who posts: a second replica, a
-restart or a retry finds the row and either leaves it (sent, or being sent) or
-takes it over (failed). A failed post is recorded and never marked as sent.
+A unique row decides who posts: a second replica, a restart or a retry finds the row
+and either leaves it (sent, or being sent) or takes it over (failed, or abandoned by a
+process that died). A failed post is recorded and never marked as sent.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from adapters.base import Outbound
+from adapters.base import Outbound, Posted
 from bot.core import Upside
 from bot.db import insert_new
-from bot.models import Department, DigestRun, utcnow
+from bot.models import Department, DigestRun, Notice, utcnow
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row", DigestRun, Notice)
 STALE = timedelta(minutes=10)  # a "sending" run this old belonged to a process that died
 
 
@@ -38,17 +42,55 @@ async def deliver(
                 DigestRun.department_id == department.id, DigestRun.period_end == end
             )
         ).one()
-    if not _take(core, run):
+    if not _take(core, DigestRun, run.id):
         return run
     digest = core.digest(department, run.period_start, run.period_end)
     if not digest.volume and department.quiet == "skip":
-        return _finish(core, run, status="skipped")  # a quiet period, by the department's choice
+        return _finish(core, DigestRun, run.id, status="skipped")  # by the department's choice
+    posted = await _post(
+        core,
+        DigestRun,
+        run.id,
+        lambda: outbound.post_digest(department.channel, digest),
+        f"{department.name}'s digest",
+    )
+    return _finish(core, DigestRun, run.id, status="sent", message_ref=posted)
+
+
+async def send_once(
+    core: Upside, kind: str, key: str, send: Callable[[], Awaitable[Posted]]
+) -> bool:
+    """Send the notice (kind, key) unless it was sent or is being sent; True when sent now.
+
+    Raises DeliveryError when the platform cannot be reached; the notice is then
+    recorded as failed and the next call with the same kind and key sends it.
+    """
+    with core.session() as session:
+        insert_new(session, Notice, ["kind", "key"], kind=kind, key=key)
+        notice_id = session.exec(
+            select(Notice.id).where(Notice.kind == kind, Notice.key == key)
+        ).one()
+    if not _take(core, Notice, notice_id):
+        return False
+    posted = await _post(core, Notice, notice_id, send, f"the {kind} notice {key}")
+    _finish(core, Notice, notice_id, status="sent", message_ref=posted)
+    return True
+
+
+async def _post(
+    core: Upside,
+    model: type[Row],
+    row_id: int | None,
+    send: Callable[[], Awaitable[Posted]],
+    what: str,
+) -> str:
+    """Run `send`; a failure is recorded on the row and raised as DeliveryError."""
     try:
-        posted = await outbound.post_digest(department.channel, digest)
+        posted = await send()
     except Exception as exc:
-        _finish(core, run, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
-        raise DeliveryError(f"could not post {department.name}'s digest: {exc}") from exc
-    return _finish(core, run, status="sent", message_ref=f"{posted.channel} {posted.ref}")
+        _finish(core, model, row_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise DeliveryError(f"could not post {what}: {exc}") from exc
+    return f"{posted.channel} {posted.ref}"
 
 
 def due_period(core: Upside, department: Department, end: datetime) -> tuple[datetime, datetime]:
@@ -90,24 +132,24 @@ async def retry_failed(core: Upside, outbound: Outbound) -> int:
     return posted
 
 
-def _take(core: Upside, run: DigestRun) -> bool:
-    """Atomically move the run to "sending"; False when another poster has it or it is sent."""
+def _take(core: Upside, model: type[Row], row_id: int | None) -> bool:
+    """Atomically move the row to "sending"; False when another poster has it or it is sent."""
     now = utcnow()
-    takeable = (DigestRun.status.in_(["pending", "failed"])) | (
-        (DigestRun.status == "sending") & (DigestRun.started_at < now - STALE)
+    takeable = (model.status.in_(["pending", "failed"])) | (
+        (model.status == "sending") & (model.started_at < now - STALE)
     )
     with core.session() as session:
         taken = session.execute(
-            update(DigestRun)
-            .where(DigestRun.id == run.id, takeable)
-            .values(status="sending", attempts=DigestRun.attempts + 1, started_at=now)
+            update(model)
+            .where(model.id == row_id, takeable)
+            .values(status="sending", attempts=model.attempts + 1, started_at=now)
         )
         return taken.rowcount == 1
 
 
-def _finish(core: Upside, run: DigestRun, **values: object) -> DigestRun:
+def _finish(core: Upside, model: type[Row], row_id: int | None, **values: object) -> Row:
     with core.session() as session:
-        stored = session.get(DigestRun, run.id)
+        stored = session.get(model, row_id)
         assert stored is not None
         stored.sqlmodel_update(values)
         if values.get("status") == "sent":

@@ -1,173 +1,98 @@
-"""The executive programme: complaints, and executives claiming, resolving and releasing them.
+"""The executives' roster: who takes part, their monthly quota, home topics and absences.
 
-A complaint is a negative item at least `UPSIDE_COMPLAINT_SEVERITY` strong. Every step
-is a timestamped `ComplaintAssignment` row; releasing keeps the row. A partial unique
-index lets one live assignment exist per complaint, so of two executives claiming the
-same complaint at the same moment exactly one wins.
+Admins change it with `/upside execs ...` or `upside execs ...`; both call these
+functions. Removing an executive only deactivates them: their history stays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import exists
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.complaints import ProgrammeError
 from bot.core import Upside
-from bot.models import ComplaintAssignment, Executive, FeedbackItem, Topic, utcnow
-
-LIVE = ("assigned", "resolved")
+from bot.models import Department, Executive, Topic
 
 
-class ProgrammeError(LookupError):
-    """A request the programme cannot honour; the message says why, for the person."""
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintView:
-    """A complaint as executives see it: redacted words, how bad, topic, source link."""
-
-    id: int
-    text: str
-    score: float
-    topic: str | None
-    link: str
-    status: str = "open"
-
-
-def _complaints(core: Upside):
-    live = exists().where(
-        ComplaintAssignment.feedback_id == FeedbackItem.id,
-        ComplaintAssignment.status.in_(LIVE),
-    )
-    return (
-        FeedbackItem.sentiment == "negative",
-        FeedbackItem.sentiment_score <= -core.settings.complaint_severity,
-        FeedbackItem.deleted_at.is_(None),
-        ~live,
-    )
-
-
-def queue(core: Upside, limit: int = 10) -> list[ComplaintView]:
-    """Unassigned complaints, worst first."""
+def roster(core: Upside) -> list[Executive]:
+    """Active executives by name."""
     with core.session() as session:
-        rows = session.exec(
-            select(FeedbackItem, Topic.name)
-            .join(Topic, Topic.id == FeedbackItem.topic_id, isouter=True)
-            .where(*_complaints(core))
-            .order_by(FeedbackItem.sentiment_score, FeedbackItem.id)
-            .limit(limit)
-        ).all()
-    return [_view(item, topic) for item, topic in rows]
+        return list(
+            session.exec(select(Executive).where(Executive.active).order_by(Executive.name))
+        )
 
 
-def executive(session: Session, user_id: str) -> Executive:
-    """The active executive behind a chat user id."""
-    found = session.exec(
+def away_on(boss: Executive, day: date) -> bool:
+    """Whether the executive is out of office on `day` (a one-day absence has no end)."""
+    start, end = boss.out_of_office_from, boss.out_of_office_until
+    return start is not None and start <= day <= (end or start)
+
+
+def enrol(
+    core: Upside,
+    user_id: str,
+    name: str | None = None,
+    quota: int | None = None,
+    topics: list[str] | None = None,
+    departments: list[str] | None = None,
+) -> Executive:
+    """Add an executive, or change one (also bringing a removed one back).
+
+    Home topics and departments are preferred in the monthly assignment, not exclusive;
+    unknown names are refused so that a typo does not silently do nothing.
+    """
+    if quota is not None and quota < 0:
+        raise ValueError("the quota is a number of complaints a month, 0 or more")
+    with core.session() as session:
+        _known(session, Topic, topics or [])
+        _known(session, Department, departments or [])
+        boss = session.exec(select(Executive).where(Executive.user_id == user_id)).first()
+        boss = boss or Executive(user_id=user_id, name=name or user_id)
+        boss.name = name or boss.name
+        boss.quota = boss.quota if quota is None else quota
+        boss.home_topics = boss.home_topics if topics is None else topics
+        boss.home_departments = boss.home_departments if departments is None else departments
+        boss.active = True
+        session.add(boss)
+        session.flush()
+        session.refresh(boss)
+        return boss
+
+
+def set_away(core: Upside, user_id: str, start: date | None, end: date | None) -> Executive:
+    """Mark an executive out of office from `start` to `end` inclusive; None, None: back."""
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"the absence ends ({end}) before it starts ({start})")
+    with core.session() as session:
+        boss = _find(session, user_id)
+        boss.out_of_office_from, boss.out_of_office_until = start, end
+        session.add(boss)
+        session.flush()
+        session.refresh(boss)
+        return boss
+
+
+def retire(core: Upside, user_id: str) -> None:
+    """Take an executive off the programme; their assignments and history stay."""
+    with core.session() as session:
+        boss = _find(session, user_id)
+        boss.active = False
+        session.add(boss)
+
+
+def _find(session: Session, user_id: str) -> Executive:
+    boss = session.exec(
         select(Executive).where(Executive.user_id == user_id, Executive.active)
     ).first()
-    if found is None:
-        raise PermissionError("this needs the *executive* role; ask an Upside admin")
-    return found
+    if boss is None:
+        raise ProgrammeError(f"{user_id} is not an executive.")
+    return boss
 
 
-def claim(core: Upside, user_id: str, feedback_id: int | None = None) -> ComplaintView:
-    """Take a complaint: the one given, or the worst unassigned one."""
-    with core.session() as session:
-        boss = executive(session, user_id)
-        if feedback_id is None:
-            worst = queue(core, limit=1)
-            if not worst:
-                raise ProgrammeError("No unassigned complaints right now.")
-            feedback_id = worst[0].id
-        item = session.get(FeedbackItem, feedback_id)
-        if item is None or item.deleted_at is not None:
-            raise ProgrammeError(f"No complaint #{feedback_id}.")
-        session.add(
-            ComplaintAssignment(
-                feedback_id=feedback_id, executive_id=boss.id, month=utcnow().strftime("%Y-%m")
-            )
-        )
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            holder = _holder(core, feedback_id)
-            raise ProgrammeError(
-                f"Complaint #{feedback_id} is already taken by {holder}."
-            ) from None
-        topic = session.get(Topic, item.topic_id) if item.topic_id else None
-        return _view(item, topic.name if topic else None, "assigned")
-
-
-def mine(core: Upside, user_id: str) -> list[ComplaintView]:
-    """The executive's open complaints, oldest first."""
-    with core.session() as session:
-        boss = executive(session, user_id)
-        rows = session.exec(
-            select(FeedbackItem, Topic.name)
-            .join(ComplaintAssignment, ComplaintAssignment.feedback_id == FeedbackItem.id)
-            .join(Topic, Topic.id == FeedbackItem.topic_id, isouter=True)
-            .where(
-                ComplaintAssignment.executive_id == boss.id,
-                ComplaintAssignment.status == "assigned",
-            )
-            .order_by(ComplaintAssignment.assigned_at)
-        ).all()
-    return [_view(item, topic, "assigned") for item, topic in rows]
-
-
-def resolve(core: Upside, user_id: str, feedback_id: int, note: str) -> ComplaintView:
-    """Close the executive's complaint with a note of what was done."""
-    if not note.strip():
-        raise ProgrammeError("Say what was done: `resolve ID NOTE`.")
-    with core.session() as session:
-        assignment = _own(session, user_id, feedback_id)
-        assignment.status, assignment.note, assignment.resolved_at = "resolved", note, utcnow()
-        session.add(assignment)
-        item = session.get(FeedbackItem, feedback_id)
-        assert item is not None
-        return _view(item, None, "resolved")
-
-
-def release(core: Upside, user_id: str, feedback_id: int) -> None:
-    """Hand a complaint back to the queue; the record of having held it stays."""
-    with core.session() as session:
-        assignment = _own(session, user_id, feedback_id)
-        assignment.status, assignment.released_at = "released", utcnow()
-        session.add(assignment)
-
-
-def _own(session: Session, user_id: str, feedback_id: int) -> ComplaintAssignment:
-    boss = executive(session, user_id)
-    assignment = session.exec(
-        select(ComplaintAssignment).where(
-            ComplaintAssignment.feedback_id == feedback_id,
-            ComplaintAssignment.executive_id == boss.id,
-            ComplaintAssignment.status == "assigned",
-        )
-    ).first()
-    if assignment is None:
-        raise ProgrammeError(f"Complaint #{feedback_id} is not open in your name.")
-    return assignment
-
-
-def _holder(core: Upside, feedback_id: int) -> str:
-    with core.session() as session:
-        name = session.exec(
-            select(Executive.name)
-            .join(ComplaintAssignment, ComplaintAssignment.executive_id == Executive.id)
-            .where(
-                ComplaintAssignment.feedback_id == feedback_id,
-                ComplaintAssignment.status.in_(LIVE),
-            )
-        ).first()
-    return name or "another executive"
-
-
-def _view(item: FeedbackItem, topic: str | None, status: str = "open") -> ComplaintView:
-    assert item.id is not None
-    return ComplaintView(
-        item.id, item.display_text, item.sentiment_score or 0.0, topic, item.link, status
-    )
+def _known(session: Session, model: type[Topic] | type[Department], names: list[str]) -> None:
+    found = set(session.exec(select(model.name).where(model.name.in_(names))))
+    missing = [n for n in names if n not in found]
+    if missing:
+        kind = model.__name__.lower()
+        raise LookupError(f"no {kind} called {', '.join(missing)}")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, DateTime, Dialect, Index, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -34,6 +43,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 def _when(nullable: bool = False) -> Column:
     """A UTC timestamp column."""
     return Column(UTCDateTime(), nullable=nullable)
+
+
+def _names() -> Column:
+    """A list of names (topics, departments), stored as JSON."""
+    return Column(JSON, nullable=False, server_default="[]")
 
 
 class Department(SQLModel, table=True):
@@ -126,6 +140,8 @@ class Executive(SQLModel, table=True):
     active: bool = True
     out_of_office_from: date | None = None
     out_of_office_until: date | None = None
+    home_topics: list[str] = Field(default_factory=list, sa_column=_names())
+    home_departments: list[str] = Field(default_factory=list, sa_column=_names())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
@@ -154,8 +170,31 @@ class ComplaintAssignment(SQLModel, table=True):
     origin: str = Field(default="claim", max_length=20)  # claim | monthly
     note: str = ""
     assigned_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    claimed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     released_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class Notice(SQLModel, table=True):
+    """A follow-up message of the executive programme, sent at most once per (kind, key).
+
+    Kinds: ``assigned`` and ``reminder`` (key: the assignment id), ``nudge`` (key: ISO
+    week and executive id) and ``scoreboard`` (key: the month). Like a `DigestRun`, a
+    failed send is recorded and retried, never marked as sent.
+    """
+
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    key: str = Field(max_length=100)
+    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|failed
+    attempts: int = 0
+    error: str = ""
+    message_ref: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    started_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class DigestRun(SQLModel, table=True):

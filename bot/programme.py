@@ -7,7 +7,6 @@ message. It runs once per month: a month that has its picks already is left alon
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import date
 
@@ -15,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from adapters.base import Outbound
-from bot import executives
+from bot import complaints
 from bot.assignment import Candidate, Complaint, Past, assign
+from bot.complaints import MONTHLY
 from bot.core import Upside
-from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
-
-log = logging.getLogger(__name__)
-MONTHLY = "monthly"
+from bot.executives import away_on
+from bot.followup import tell_assigned
+from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic, utcnow
 
 
 async def assign_month(core: Upside, outbound: Outbound, month: str, today: date) -> int:
@@ -35,30 +34,30 @@ async def assign_month(core: Upside, outbound: Outbound, month: str, today: date
         if done is not None:
             return 0
         bosses = session.exec(select(Executive).where(Executive.active)).all()
-        candidates = [Candidate(b.id, b.quota, _away(b, today)) for b in bosses if b.id is not None]
+        candidates = [
+            Candidate(
+                b.id,
+                b.quota,
+                away_on(b, today),
+                frozenset(b.home_topics),
+                frozenset(b.home_departments),
+            )
+            for b in bosses
+            if b.id is not None
+        ]
         past = _past(session)
-    pool = executives.queue(core, limit=10_000)
+    pool = complaints.queue(core, limit=10_000)
     departments = _departments(core, [c.id for c in pool])
-    complaints = [Complaint(c.id, -c.score, c.topic, departments.get(c.id)) for c in pool]
-    picks = assign(complaints, candidates, past)
-    by_id = {c.id: c for c in pool}
-    users = {b.id: b.user_id for b in bosses}
-    stored = 0
-    for feedback_id, executive_id in picks:
-        if not _store(core, feedback_id, executive_id, month):
-            continue  # claimed by someone in the meantime
-        stored += 1
-        complaint = by_id[feedback_id]
-        try:
-            await outbound.send_direct(users[executive_id], _message(complaint))
-        except Exception:  # the assignment stands; they also see it in `mine` and App Home
-            log.warning("could not DM executive %s", executive_id, exc_info=True)
+    picks = assign(
+        [Complaint(c.id, -c.score, c.topic, departments.get(c.id)) for c in pool],
+        candidates,
+        past,
+    )
+    stored = sum(
+        _store(core, feedback_id, executive_id, month) for feedback_id, executive_id in picks
+    )
+    await tell_assigned(core, outbound, utcnow())  # what fails here is retried every minute
     return stored
-
-
-def _away(boss: Executive, today: date) -> bool:
-    start, end = boss.out_of_office_from, boss.out_of_office_until
-    return start is not None and start <= today <= (end or start)
 
 
 def _past(session: Session) -> Past:
@@ -103,6 +102,7 @@ def _departments(core: Upside, ids: list[int]) -> dict[int, str]:
 
 
 def _store(core: Upside, feedback_id: int, executive_id: int, month: str) -> bool:
+    """Record one pick; False when someone claimed the complaint in the meantime."""
     try:
         with core.session() as session:
             session.add(
@@ -116,14 +116,3 @@ def _store(core: Upside, feedback_id: int, executive_id: int, month: str) -> boo
         return True
     except IntegrityError:
         return False
-
-
-def _message(complaint: executives.ComplaintView) -> str:
-    topic = f" about *{complaint.topic}*" if complaint.topic else ""
-    source = f"\nSource: {complaint.link}" if complaint.link else ""
-    return (
-        f"A customer complaint for you to handle personally this month{topic} "
-        f"(#{complaint.id}, sentiment {complaint.score:+.2f}):\n> {complaint.text[:1500]}"
-        f"{source}\nWhen done: `/upside resolve {complaint.id} what you did` · "
-        f"or hand it back: `/upside release {complaint.id}`"
-    )

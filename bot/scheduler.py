@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -23,7 +23,9 @@ from sqlmodel import select
 
 from adapters.base import Outbound
 from bot.core import Upside
+from bot.cron import last_fire
 from bot.delivery import DeliveryError, deliver, due_period, last_covered, retry_failed
+from bot.followup import follow_up
 from bot.models import Department, utcnow
 from bot.programme import assign_month
 from bot.spikes import alert_spikes
@@ -43,16 +45,6 @@ def trigger_for(department: Department) -> CronTrigger:
         minute=minute,
         timezone=ZoneInfo(department.timezone),
     )
-
-
-def last_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The latest time at or before `now` at which `trigger` fired (within two weeks)."""
-    moment = trigger.get_next_fire_time(None, now - timedelta(days=14))
-    latest = None
-    while moment is not None and moment <= now:
-        latest = moment
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    return latest
 
 
 def holidays(department: Department) -> set[date]:
@@ -158,7 +150,8 @@ class DigestScheduler:
 
     async def run(self) -> None:
         """Lead when possible; then, every SYNC_EVERY seconds until cancelled, keep jobs in
-        step with departments, post failed digests again and check for spikes."""
+        step with departments, post failed digests again, check for spikes and send the
+        executive programme's follow-ups."""
         global _runtime
         _runtime = Runtime(self.core, self.outbound)
         try:
@@ -172,6 +165,7 @@ class DigestScheduler:
                         await asyncio.to_thread(self.sync)
                         await retry_failed(self.core, self.outbound)
                         await alert_spikes(self.core, self.outbound, utcnow())
+                        await follow_up(self.core, self.outbound, utcnow())
                 except Exception:  # the database may be away; try again next round
                     log.exception("digest scheduling round failed")
                 await asyncio.sleep(SYNC_EVERY)

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from adapters.base import InboundFeedback
-from bot import executives
-from bot.executives import ProgrammeError
+from bot import complaints
+from bot.complaints import ProgrammeError
 from bot.models import ComplaintAssignment, Executive
 from tests.test_slack_app import ADMIN, ANYONE, FEEDBACK_CHANNEL, fixture, harness  # noqa: F401
 
@@ -72,11 +72,11 @@ def test_two_executives_claiming_at_once_one_wins(core):
         session.add(Executive(name="Alex", user_id=ALEX))
     core.ingest([InboundFeedback("webhook", "race", COMPLAINT)])
     core.worker.run_pending()
-    target = executives.queue(core)[0].id
+    target = complaints.queue(core)[0].id
 
     def attempt(user: str) -> str:
         try:
-            executives.claim(core, user, target)
+            complaints.claim(core, user, target)
             return "won"
         except ProgrammeError as exc:
             return str(exc)
@@ -92,7 +92,7 @@ def test_two_executives_claiming_at_once_one_wins(core):
                 .join(ComplaintAssignment)
                 .where(ComplaintAssignment.status == "assigned")
             ).one()
-        executives.release(core, holder, target)
+        complaints.release(core, holder, target)
 
 
 async def test_unknown_and_bad_executive_commands(harness):  # noqa: F811
@@ -132,7 +132,7 @@ async def test_the_monthly_assignment_hands_out_quotas_once_and_tells_each_execu
     ]
     core.ingest([InboundFeedback("webhook", f"m{i}", t) for i, t in enumerate(texts)])
     core.worker.run_pending()
-    waiting = len(executives.queue(core))
+    waiting = len(complaints.queue(core))
     screen = io.StringIO()
     outbound = ConsoleOutbound(Console(file=screen, width=200))
     assert await assign_month(core, outbound, "2026-12", date(2026, 12, 1)) == min(3, waiting)
@@ -146,4 +146,4 @@ async def test_the_monthly_assignment_hands_out_quotas_once_and_tells_each_execu
     assert mine["UAWAY"] == 0 and mine[DANA] <= 2 and mine[ALEX] <= 1
     assert len({p.feedback_id for p in picks}) == len(picks)
     assert screen.getvalue().count("DM → ") == len(picks)
-    assert "/upside resolve" in screen.getvalue()
+    assert "· resolve " in screen.getvalue()

@@ -18,7 +18,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
-from adapters.slack import commands, events, interactions
+from adapters.slack import commands, complaints, events, interactions
 from adapters.slack.context import SlackContext
 from adapters.slack.outbound import SlackOutbound, make_client
 from bot.commands import Commands
@@ -69,7 +69,7 @@ class SlackAdapter:
             **options,
         )
         self.context = SlackContext(core, Commands(core, self.outbound), self.client)
-        for listeners in (commands, events, interactions):
+        for listeners in (commands, complaints, events, interactions):
             listeners.register(self.app, self.context)
 
     async def _token_for(self, department: str | None) -> str | None:

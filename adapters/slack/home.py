@@ -10,8 +10,9 @@ from sqlmodel import select
 
 from adapters.slack.blocks import escape_mrkdwn, section
 from adapters.slack.context import SlackContext
+from bot import complaints
 from bot.digest import DepartmentMood, department_moods
-from bot.models import ComplaintAssignment, Executive, FeedbackItem, Topic, utcnow
+from bot.models import Executive, Topic, utcnow
 
 DAYS = 7
 
@@ -19,14 +20,14 @@ DAYS = 7
 async def publish(ctx: SlackContext, user_id: str) -> None:
     """Build and publish `user_id`'s Home tab."""
     actor = await ctx.actor(user_id)
-    moods, complaints, topics = await to_thread(_read, ctx, user_id)
+    moods, held, topics = await to_thread(_read, ctx, user_id)
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Voice of the customer"}},
         section(f"*Sentiment by department, last {DAYS} days*\n" + _moods(moods)[:2900]),
     ]
-    if complaints:
+    if held:
         blocks.append({"type": "divider"})
-        blocks.append(section("*Your open complaints*\n" + "\n".join(complaints)))
+        blocks.append(section("*Your open complaints*\n" + "\n".join(held)))
     if actor.is_admin:
         blocks.append({"type": "divider"})
         blocks.append(section("*Topics* (admins)"))
@@ -44,17 +45,11 @@ async def publish(ctx: SlackContext, user_id: str) -> None:
 def _read(ctx: SlackContext, user_id: str):
     with ctx.core.session() as session:
         moods = department_moods(session, utcnow() - timedelta(days=DAYS))
-        complaints = [
-            f"• #{item.id}: “{escape_mrkdwn(item.display_text[:200])}”"
-            for item in session.exec(
-                select(FeedbackItem)
-                .join(ComplaintAssignment, ComplaintAssignment.feedback_id == FeedbackItem.id)
-                .join(Executive, Executive.id == ComplaintAssignment.executive_id)
-                .where(Executive.user_id == user_id, ComplaintAssignment.status == "assigned")
-            )
-        ]
+        boss = session.exec(select(Executive.id).where(Executive.user_id == user_id)).first()
+        held = complaints.open_complaints(ctx.core, boss) if boss is not None else []
+        lines = [f"• #{c.id}: “{escape_mrkdwn(c.text[:200])}”" for c in held]
         topics = [(t.name, t.description) for t in session.exec(select(Topic).order_by(Topic.name))]
-    return moods, complaints, topics
+    return moods, lines, topics
 
 
 def _moods(moods: list[DepartmentMood]) -> str:

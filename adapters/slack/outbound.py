@@ -15,9 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Outbound, Posted
 from adapters.slack.blocks import digest_blocks, digest_text, escape_mrkdwn
+from adapters.slack.complaints import complaint_blocks, complaint_text
 from bot.chart import sentiment_chart
+from bot.complaints import ComplaintView
 from bot.config import Settings
 from bot.digest import Digest
+from bot.scoreboard import Standing, scoreboard_text
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +95,32 @@ class SlackOutbound(Outbound):
         )
         return Posted(response["channel"], response["ts"])
 
+    async def post_scoreboard(self, channel: str, month: str, standings: list[Standing]) -> Posted:
+        """Post the scoreboard as a plain message; people appear as mentions."""
+        response = await self.client.chat_postMessage(
+            token=await self.token_for(None),
+            channel=channel,
+            text=scoreboard_text(month, standings),
+        )
+        return Posted(response["channel"], response["ts"])
+
     async def send_direct(self, user: str, text: str) -> Posted:
         """Open (or reuse) the DM with `user` and post there."""
+        return await self._direct(user, text=text)
+
+    async def send_complaint(self, user: str, complaint: ComplaintView, intro: str) -> Posted:
+        """DM the complaint with its Claim, Release and Resolve buttons."""
+        return await self._direct(
+            user, text=complaint_text(complaint, intro), blocks=complaint_blocks(complaint, intro)
+        )
+
+    async def _direct(self, user: str, **message: object) -> Posted:
         token = await self.token_for(None)
         opened = await self.client.conversations_open(token=token, users=user)
         channel = opened["channel"]["id"]
-        response = await self.client.chat_postMessage(token=token, channel=channel, text=text)
+        response = await self.client.chat_postMessage(
+            token=token, channel=channel, unfurl_links=False, **message
+        )
         return Posted(channel, response["ts"])
 
     async def reply_in_thread(self, link: str, text: str) -> Posted:

@@ -1,0 +1,187 @@
+"""An executive's complaint as a Slack message with Claim, Release and Resolve buttons.
+
+The monthly assignment, the 7-day reminder and every button press show the same
+message, re-drawn for the complaint's state. Resolve opens a form for the note; the
+note then goes into the source thread, as `/upside resolve` does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from asyncio import to_thread
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from adapters.slack.blocks import escape_mrkdwn, section
+from adapters.slack.context import SlackContext
+from bot import complaints
+from bot.commands import refusal, resolved_reply
+from bot.complaints import ComplaintView, ProgrammeError
+
+log = logging.getLogger(__name__)
+CLAIM, RELEASE, RESOLVE = "complaint_claim", "complaint_release", "complaint_resolve"
+RESOLVE_FORM = "complaint_resolve_form"
+WORDS = 2500  # characters of the customer's words in one section
+_BUTTONS = {  # what can be done in each state
+    "assigned": (CLAIM, RELEASE, RESOLVE),
+    "claimed": (RELEASE, RESOLVE),
+    "open": (CLAIM,),
+    "resolved": (),
+}
+_LABELS = {CLAIM: "Claim", RELEASE: "Release", RESOLVE: "Resolve"}
+_STATES = {
+    "assigned": "Assigned to you: *Claim* it to say you are on it.",
+    "claimed": "Yours: you claimed it.",
+    "open": "In the queue: anyone of the executives may claim it.",
+    "resolved": "Resolved.",
+}
+
+
+def complaint_text(complaint: ComplaintView, intro: str) -> str:
+    """The notification text (and fallback) of a complaint message."""
+    return escape_mrkdwn(f"{intro} Complaint #{complaint.id}: “{complaint.text[:200]}”")
+
+
+def complaint_blocks(complaint: ComplaintView, intro: str) -> list[dict]:
+    """The customer's words, sentiment, topic, source link and the buttons its state allows."""
+    details = [f"#{complaint.id}", f"sentiment {complaint.score:+.2f}"]
+    if complaint.topic:
+        details.append(escape_mrkdwn(complaint.topic))
+    if complaint.link:
+        details.append(f"<{complaint.link}|source>")
+    blocks = [
+        section(escape_mrkdwn(intro)),
+        section("> " + escape_mrkdwn(complaint.text[:WORDS]).replace("\n", "\n> ")),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(details)}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _STATES[complaint.status]}]},
+    ]
+    buttons = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": _LABELS[action]},
+            "action_id": action,
+            "value": str(complaint.id),
+            **({"style": "primary"} if action != RELEASE else {}),
+        }
+        for action in _BUTTONS[complaint.status]
+    ]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return blocks
+
+
+def register(app: AsyncApp, ctx: SlackContext) -> None:
+    """Add the buttons' listeners and the resolve form."""
+
+    async def redraw(respond: AsyncRespond, complaint: ComplaintView, intro: str) -> None:
+        await respond(
+            replace_original=True,
+            text=complaint_text(complaint, intro),
+            blocks=complaint_blocks(complaint, intro),
+        )
+
+    async def refuse(respond: AsyncRespond, exc: Exception) -> None:
+        await respond(text=refusal(exc), replace_original=False, response_type="ephemeral")
+
+    @app.action(CLAIM)
+    async def claim(ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            complaint = await to_thread(
+                complaints.claim, ctx.core, body["user"]["id"], int(action["value"])
+            )
+        except (PermissionError, ProgrammeError) as exc:
+            await refuse(respond, exc)
+            return
+        await redraw(respond, complaint, "It's yours.")
+
+    @app.action(RELEASE)
+    async def release(ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+        await ack()
+        feedback_id = int(action["value"])
+        try:
+            await to_thread(complaints.release, ctx.core, body["user"]["id"], feedback_id)
+        except (PermissionError, ProgrammeError) as exc:
+            await refuse(respond, exc)
+            return
+        complaint = await to_thread(complaints.complaint, ctx.core, feedback_id)
+        await redraw(respond, complaint, "You handed it back to the queue.")
+
+    @app.action(RESOLVE)
+    async def open_form(ack: AsyncAck, body: dict, action: dict) -> None:
+        await ack()
+        where = {"id": int(action["value"])}
+        if body.get("container", {}).get("type") == "message":  # the DM to re-draw afterwards
+            where |= {
+                "channel": body["container"]["channel_id"],
+                "ts": body["container"]["message_ts"],
+            }
+        await ctx.client.views_open(trigger_id=body["trigger_id"], view=_form(where))
+
+    async def check(ack: AsyncAck, body: dict, view: dict) -> None:
+        where, note = _submitted(view)
+        try:
+            await to_thread(complaints.holding, ctx.core, body["user"]["id"], where["id"])
+        except (PermissionError, ProgrammeError) as exc:
+            await ack(response_action="errors", errors={"note": refusal(exc)})
+            return
+        if not note:
+            await ack(response_action="errors", errors={"note": "Say what was done."})
+            return
+        await ack()  # the form closes; resolving, the source thread and the DM follow
+
+    async def resolve(body: dict, view: dict) -> None:
+        where, note = _submitted(view)
+        try:
+            complaint = await to_thread(
+                complaints.resolve, ctx.core, body["user"]["id"], where["id"], note
+            )
+        except (PermissionError, ProgrammeError):  # resolved or released since the check
+            log.warning("complaint #%s changed before its form was saved", where["id"])
+            return
+        intro = resolved_reply(
+            complaint, await complaints.answer(ctx.commands.outbound, complaint, note)
+        )
+        if "channel" in where:
+            await ctx.client.chat_update(
+                channel=where["channel"],
+                ts=where["ts"],
+                text=complaint_text(complaint, intro),
+                blocks=complaint_blocks(complaint, intro),
+            )
+
+    app.view(RESOLVE_FORM)(ack=check, lazy=[resolve])
+
+
+def _form(where: dict) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": RESOLVE_FORM,
+        "private_metadata": json.dumps(where),
+        "title": {"type": "plain_text", "text": f"Resolve #{where['id']}"},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "note",
+                "label": {"type": "plain_text", "text": "What was done?"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "If the complaint came from a Slack message, this goes in its thread.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            }
+        ],
+    }
+
+
+def _submitted(view: dict) -> tuple[dict, str]:
+    """The complaint (and DM) the form is about, and the note typed in."""
+    note = view["state"]["values"]["note"]["value"].get("value") or ""
+    return json.loads(view["private_metadata"]), note.strip()

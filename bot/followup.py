@@ -1,0 +1,185 @@
+"""Following complaints up: the assignment DMs, 7-day reminders, a weekly nudge and the
+month-end scoreboard.
+
+`follow_up` runs every minute in the scheduling process and sends whatever is due and
+not yet sent. Each message is a `Notice` with a unique (kind, key), so it goes out
+once however many processes or rounds see it; one that failed goes out next round.
+
+- ``assigned``: each monthly assignment, by DM with its buttons (sent at once by the
+  monthly job; here only retried).
+- ``reminder``: each complaint still open 7 days after it was assigned, by DM, once.
+- ``nudge``: on Mondays at 09:00 UTC, each executive holding open complaints gets
+  their list.
+- ``scoreboard``: on the last day of the month at 17:00 UTC, the month's scoreboard
+  goes to ``UPSIDE_LEADERSHIP_CHANNEL``.
+
+Nobody out of office is reminded or nudged; it waits until they are back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlmodel import select
+
+from adapters.base import Outbound, Posted
+from bot import complaints
+from bot.core import Upside
+from bot.cron import LOOK_BACK, last_fire
+from bot.delivery import DeliveryError, send_once
+from bot.executives import away_on
+from bot.models import ComplaintAssignment, Executive, Notice
+from bot.scoreboard import scoreboard
+
+log = logging.getLogger(__name__)
+REMIND_AFTER = timedelta(days=7)
+NUDGE = CronTrigger(day_of_week="mon", hour=9, timezone=UTC)
+MONTH_END = CronTrigger(day="last", hour=17, timezone=UTC)
+ASSIGNED_INTRO = "A customer complaint for you to handle personally this month."
+
+Due = tuple[str, str, Callable[[], Awaitable[Posted]]]  # kind, key, how to send it
+
+
+async def follow_up(core: Upside, outbound: Outbound, now: datetime) -> int:
+    """Send every follow-up due by `now` and not sent yet; returns how many went out."""
+    held = _open_assignments(core)
+    due = [
+        *_assigned(core, outbound, held, now),
+        *_reminders(core, outbound, held, now),
+        *_nudges(core, outbound, held, now),
+        *_scoreboard(core, outbound, now),
+    ]
+    return await _send(core, due)
+
+
+async def tell_assigned(core: Upside, outbound: Outbound, now: datetime) -> int:
+    """DM every recent monthly assignment its executive has not been told of yet."""
+    return await _send(core, _assigned(core, outbound, _open_assignments(core), now))
+
+
+async def _send(core: Upside, due: list[Due]) -> int:
+    sent = 0
+    for kind, key, send in _unsent(core, due):
+        try:
+            sent += await send_once(core, kind, key, send)
+        except DeliveryError as exc:
+            log.warning("%s; it will be retried", exc)
+    return sent
+
+
+Held = list[tuple[ComplaintAssignment, Executive]]
+
+
+def _open_assignments(core: Upside) -> Held:
+    """Every open assignment with its executive, oldest first."""
+    with core.session() as session:
+        return list(
+            session.exec(
+                select(ComplaintAssignment, Executive)
+                .join(Executive, Executive.id == ComplaintAssignment.executive_id)
+                .where(ComplaintAssignment.status == "assigned", Executive.active)
+                .order_by(ComplaintAssignment.assigned_at, ComplaintAssignment.id)
+            ).all()
+        )
+
+
+def _assigned(core: Upside, outbound: Outbound, held: Held, now: datetime) -> list[Due]:
+    return [
+        ("assigned", str(step.id), _complaint_dm(core, outbound, step, boss, ASSIGNED_INTRO))
+        for step, boss in held
+        if step.origin == complaints.MONTHLY and step.assigned_at >= now - LOOK_BACK
+    ]
+
+
+def _reminders(core: Upside, outbound: Outbound, held: Held, now: datetime) -> list[Due]:
+    return [
+        (
+            "reminder",
+            str(step.id),
+            _complaint_dm(
+                core,
+                outbound,
+                step,
+                boss,
+                f"Still open after {(now - step.assigned_at).days} days: "
+                "this customer is waiting on you.",
+            ),
+        )
+        for step, boss in held
+        if step.assigned_at <= now - REMIND_AFTER and not away_on(boss, now.date())
+    ]
+
+
+def _nudges(core: Upside, outbound: Outbound, held: Held, now: datetime) -> list[Due]:
+    fire = last_fire(NUDGE, now)
+    if fire is None:
+        return []
+    week = fire.strftime("%G-W%V")
+    waiting: dict[int, list[ComplaintAssignment]] = defaultdict(list)
+    bosses: dict[int, Executive] = {}
+    for step, boss in held:
+        if step.assigned_at < fire and boss.id is not None and not away_on(boss, now.date()):
+            waiting[boss.id].append(step)
+            bosses[boss.id] = boss
+    return [
+        (
+            "nudge",
+            f"{week}:{boss_id}",
+            partial(outbound.send_direct, bosses[boss_id].user_id, _nudge_text(steps, now)),
+        )
+        for boss_id, steps in waiting.items()
+    ]
+
+
+def _scoreboard(core: Upside, outbound: Outbound, now: datetime) -> list[Due]:
+    channel = core.settings.leadership_channel
+    fire = last_fire(MONTH_END, now)
+    if not channel or fire is None:
+        return []
+    month = fire.strftime("%Y-%m")
+
+    async def post() -> Posted:
+        standings = scoreboard(core, month)  # read when sent, so a retry is up to date
+        return await outbound.post_scoreboard(channel, month, standings)
+
+    return [("scoreboard", month, post)]
+
+
+def _unsent(core: Upside, due: list[Due]) -> list[Due]:
+    """Leave out what was sent already, in one query (most rounds find everything sent)."""
+    if not due:
+        return []
+    with core.session() as session:
+        sent = set(
+            session.exec(
+                select(Notice.kind, Notice.key).where(
+                    Notice.status == "sent", Notice.key.in_({key for _, key, _ in due})
+                )
+            ).all()
+        )
+    return [d for d in due if (d[0], d[1]) not in sent]
+
+
+def _complaint_dm(
+    core: Upside, outbound: Outbound, step: ComplaintAssignment, boss: Executive, intro: str
+) -> Callable[[], Awaitable[Posted]]:
+    async def send() -> Posted:
+        view = complaints.complaint(core, step.feedback_id, boss.id)
+        return await outbound.send_complaint(boss.user_id, view, intro)
+
+    return send
+
+
+def _nudge_text(steps: list[ComplaintAssignment], now: datetime) -> str:
+    lines = [f"• #{s.feedback_id}, {(now - s.assigned_at).days} days with you" for s in steps]
+    count = f"{len(steps)} complaint{'s' if len(steps) != 1 else ''}"
+    return (
+        f"Your weekly Upside nudge: {count} still waiting for you.\n"
+        + "\n".join(lines)
+        + "\n`/upside mine` shows them; `/upside resolve ID NOTE` closes one."
+    )

@@ -1,0 +1,92 @@
+"""The month-end scoreboard: per executive, complaints assigned, resolved and how fast.
+
+Leadership sees it in their channel on the month's last day (`bot.followup`) and
+admins any time with `upside execs scoreboard`. A released complaint counts as
+assigned to whoever held it, so handing everything back does not flatter anyone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from statistics import median
+
+from sqlmodel import select
+
+from bot.core import Upside
+from bot.models import ComplaintAssignment, Executive
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """One executive's month."""
+
+    name: str
+    user_id: str
+    assigned: int
+    resolved: int
+    released: int
+    median_to_resolve: timedelta | None  # from assignment to resolution
+
+    @property
+    def open(self) -> int:
+        """Still in their hands."""
+        return self.assigned - self.resolved - self.released
+
+
+def scoreboard(core: Upside, month: str) -> list[Standing]:
+    """Every executive who was active or held a complaint in `month` (YYYY-MM), best first."""
+    with core.session() as session:
+        steps = session.exec(
+            select(ComplaintAssignment).where(ComplaintAssignment.month == month)
+        ).all()
+        bosses = session.exec(select(Executive)).all()
+    held: dict[int, list[ComplaintAssignment]] = defaultdict(list)
+    for step in steps:
+        held[step.executive_id].append(step)
+    standings = []
+    for boss in bosses:
+        mine = held.get(boss.id or 0, [])
+        if not mine and not boss.active:
+            continue
+        times = [s.resolved_at - s.assigned_at for s in mine if s.resolved_at is not None]
+        standings.append(
+            Standing(
+                boss.name,
+                boss.user_id,
+                assigned=len(mine),
+                resolved=sum(s.status == "resolved" for s in mine),
+                released=sum(s.status == "released" for s in mine),
+                median_to_resolve=median(times) if times else None,
+            )
+        )
+    return sorted(
+        standings,
+        key=lambda s: (-s.resolved, s.median_to_resolve or timedelta.max, s.name),
+    )
+
+
+def scoreboard_text(month: str, standings: list[Standing]) -> str:
+    """The scoreboard as a chat message (people as mentions, so nothing needs escaping)."""
+    if not standings:
+        return f"*Executive complaints scoreboard, {month}*\nNo executives took part."
+    lines = [
+        f"• <@{s.user_id}>: {s.resolved} of {s.assigned} resolved"
+        + (f", median {duration(s.median_to_resolve)}" if s.median_to_resolve else "")
+        + (f", {s.open} open" if s.open else "")
+        + (f", {s.released} released" if s.released else "")
+        for s in standings
+    ]
+    total = sum(s.assigned for s in standings)
+    done = sum(s.resolved for s in standings)
+    return (
+        f"*Executive complaints scoreboard, {month}*\n"
+        f"{done} of {total} complaints resolved personally by executives.\n" + "\n".join(lines)
+    )
+
+
+def duration(span: timedelta) -> str:
+    """A span as people say it: hours under two days, days after."""
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
