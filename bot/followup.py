@@ -10,8 +10,8 @@ once however many processes or rounds see it; one that failed goes out next roun
 - ``reminder``: each complaint still open 7 days after it was assigned, by DM, once.
 - ``nudge``: on Mondays at 09:00 UTC, each executive holding open complaints gets
   their list.
-- ``scoreboard``: on the last day of the month at 17:00 UTC, the month's scoreboard
-  goes to ``UPSIDE_LEADERSHIP_CHANNEL``.
+- ``scoreboard``: on the last day of the month at 17:00 UTC (or within the week after,
+  if Upside was down), the month's scoreboard goes to ``UPSIDE_LEADERSHIP_CHANNEL``.
 
 Nobody out of office is reminded or nudged; it waits until they are back.
 """
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 REMIND_AFTER = timedelta(days=7)
 NUDGE = CronTrigger(day_of_week="mon", hour=9, timezone=UTC)
 MONTH_END = CronTrigger(day="last", hour=17, timezone=UTC)
+SCOREBOARD_GRACE = timedelta(days=7)  # after downtime, a scoreboard this late is still posted
 ASSIGNED_INTRO = "A customer complaint for you to handle personally this month."
 
 Due = tuple[str, str, Callable[[], Awaitable[Posted]]]  # kind, key, how to send it
@@ -139,7 +140,7 @@ def _nudges(core: Upside, outbound: Outbound, held: Held, now: datetime) -> list
 def _scoreboard(core: Upside, outbound: Outbound, now: datetime) -> list[Due]:
     channel = core.settings.leadership_channel
     fire = last_fire(MONTH_END, now)
-    if not channel or fire is None:
+    if not channel or fire is None or now - fire > SCOREBOARD_GRACE:
         return []
     month = fire.strftime("%Y-%m")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,7 +13,16 @@ from adapters.base import InboundFeedback
 from bot import complaints
 from bot.complaints import ProgrammeError
 from bot.models import ComplaintAssignment, Executive
-from tests.test_slack_app import ADMIN, ANYONE, FEEDBACK_CHANNEL, fixture, harness  # noqa: F401
+from tests.fakes.signing import interaction_body, signed_headers
+from tests.fakes.slack_api import RESPONSE_URL_METHOD
+from tests.test_slack_app import (  # noqa: F401
+    ADMIN,
+    ANYONE,
+    FEEDBACK_CHANNEL,
+    SECRET,
+    fixture,
+    harness,
+)
 
 DANA, ALEX = "UDANA", "UALEX"
 COMPLAINT = "Worst service ever: you lost my parcel, charged me twice and nobody answers. Awful."
@@ -66,7 +76,7 @@ async def test_release_returns_the_complaint_and_keeps_the_record(harness):  # n
     assert [s.status for s in steps] == ["released", "assigned"] and steps[0].released_at
 
 
-def test_two_executives_claiming_at_once_one_wins(core):
+async def test_two_executives_claiming_at_once_one_wins(core):
     with core.session() as session:
         session.add(Executive(name="Dana", user_id=DANA))
         session.add(Executive(name="Alex", user_id=ALEX))
@@ -147,3 +157,126 @@ async def test_the_monthly_assignment_hands_out_quotas_once_and_tells_each_execu
     assert len({p.feedback_id for p in picks}) == len(picks)
     assert screen.getvalue().count("DM → ") == len(picks)
     assert "· resolve " in screen.getvalue()
+
+
+# ------------------------------------------------------------------ the DM's buttons
+
+
+def _click(harness, user: str, action: str, complaint: int, dm: dict) -> dict:  # noqa: F811
+    """A button press on the complaint DM, as Slack posts it."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T0001"},
+        "api_app_id": "A0001",
+        "trigger_id": f"trigger-{action}-{user}",
+        "container": {"type": "message", "channel_id": dm["channel"], "message_ts": dm["ts"]},
+        "channel": {"id": dm["channel"]},
+        "message": {"type": "message", "ts": dm["ts"], "text": dm["text"]},
+        "response_url": harness.slack.response_url,
+        "actions": [{"action_id": action, "value": str(complaint), "type": "button"}],
+    }
+
+
+async def _press(harness, user: str, action: str, complaint: int, dm: dict) -> dict:  # noqa: F811
+    """Press and return what Upside answered on the response_url."""
+    before = len(harness.slack.calls_to(RESPONSE_URL_METHOD))
+    assert await harness.post(interaction_body(_click(harness, user, action, complaint, dm))) == 200
+    assert await harness.wait(lambda: len(harness.slack.calls_to(RESPONSE_URL_METHOD)) > before)
+    return harness.slack.calls_to(RESPONSE_URL_METHOD)[-1].args
+
+
+def _buttons(message: dict) -> list[str]:
+    blocks = message["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def _submit(harness, user: str, form: dict, note: str):  # noqa: F811
+    payload = fixture("view_submission_topic")
+    payload["user"]["id"] = user
+    payload["view"] |= {
+        "callback_id": form["callback_id"],
+        "private_metadata": form["private_metadata"],
+        "state": {"values": {"note": {"value": {"type": "plain_text_input", "value": note}}}},
+    }
+    body = interaction_body(payload)
+    return await harness.http.post("/slack/events", data=body, headers=signed_headers(body, SECRET))
+
+
+async def test_the_monthly_dm_claims_and_resolves_with_buttons(harness):  # noqa: F811
+    from datetime import date
+
+    from bot.programme import assign_month
+
+    await harness.command("execs add <@UDANA|dana> --name Dana --quota 1", user=ADMIN)
+    await harness.command("execs add <@UALEX|alex> --name Alex --quota 0", user=ADMIN)
+    message = fixture("message_channel") | {"channel": FEEDBACK_CHANNEL, "text": COMPLAINT}
+    assert await harness.event(message, "EvDM") == 200
+    harness.core.worker.run_pending()
+    complaint = harness.items()[0].id
+
+    assert await assign_month(harness.core, harness.adapter.outbound, "2026-12", date(2026, 12, 1))
+    dm = harness.slack.calls_to("chat.postMessage")[-1].args
+    assert dm["channel"] == f"D{DANA}" and "lost my parcel" in json.dumps(dm["blocks"])
+    dm = dm | {"ts": "1700000001.000100"}
+    assert _buttons(dm) == ["complaint_claim", "complaint_release", "complaint_resolve"]
+
+    refused = await _press(harness, ALEX, "complaint_claim", complaint, dm)
+    assert "already taken by Dana" in refused["text"] and not refused.get("replace_original")
+    claimed = await _press(harness, DANA, "complaint_claim", complaint, dm)
+    assert claimed["replace_original"] and "It's yours" in claimed["text"]
+    assert _buttons(claimed) == ["complaint_release", "complaint_resolve"]
+
+    assert (
+        await harness.post(
+            interaction_body(_click(harness, DANA, "complaint_resolve", complaint, dm))
+        )
+        == 200
+    )
+    form = harness.slack.calls_to("views.open")[-1].args["view"]
+    form = json.loads(form) if isinstance(form, str) else form
+    assert form["callback_id"] == "complaint_resolve_form"
+    for user, note, error in [
+        (ANYONE, "Done", "needs the *executive* role"),
+        (ALEX, "Done", "not open in your name"),
+        (DANA, "  ", "Say what was done"),
+    ]:
+        response = await _submit(harness, user, form, note)
+        assert error in (await response.json())["errors"]["note"]
+    assert (await _submit(harness, DANA, form, "Refunded and apologised")).status == 200
+
+    def updated() -> list:
+        return harness.slack.calls_to("chat.update")
+
+    assert await harness.wait(lambda: bool(updated()))
+    update = updated()[-1].args
+    assert (update["channel"], update["ts"]) == (dm["channel"], dm["ts"])
+    assert "note is in the source thread" in update["text"] and _buttons(update) == []
+    thread = [
+        c.args
+        for c in harness.slack.calls_to("chat.postMessage")
+        if c.args.get("thread_ts") == message["ts"]
+    ]
+    assert len(thread) == 1 and "Refunded and apologised" in thread[0]["text"]
+    with harness.core.session() as session:
+        step = session.exec(select(ComplaintAssignment)).one()
+    assert step.status == "resolved" and step.origin == "monthly"
+    assert step.assigned_at <= step.claimed_at <= step.resolved_at
+
+
+async def test_the_release_button_hands_the_complaint_back(harness):  # noqa: F811
+    await harness.command("execs add <@UDANA|dana> --name Dana", user=ADMIN)
+    harness.core.ingest([InboundFeedback("webhook", "r1", COMPLAINT)])
+    harness.core.worker.run_pending()
+    complaint = harness.items()[0].id
+    await harness.command(f"claim {complaint}", user=DANA)
+    dm = {"channel": f"D{DANA}", "ts": "1700000002.000100", "text": "complaint"}
+
+    released = await _press(harness, DANA, "complaint_release", complaint, dm)
+    assert released["replace_original"] and _buttons(released) == ["complaint_claim"]
+    assert f"#{complaint}" in await harness.command("queue")
+    again = await _press(harness, DANA, "complaint_release", complaint, dm)
+    assert "not open in your name" in again["text"]
+    stranger = await _press(harness, ANYONE, "complaint_claim", complaint, dm)
+    assert "needs the *executive* role" in stranger["text"]

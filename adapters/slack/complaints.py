@@ -137,8 +137,8 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             complaint = await to_thread(
                 complaints.resolve, ctx.core, body["user"]["id"], where["id"], note
             )
-        except (PermissionError, ProgrammeError):  # resolved or released since the check
-            log.warning("complaint #%s changed before its form was saved", where["id"])
+        except (PermissionError, ProgrammeError) as exc:  # refused by `check`, or changed since
+            log.info("resolve form for #%s not applied: %s", where["id"], exc)
             return
         intro = resolved_reply(
             complaint, await complaints.answer(ctx.commands.outbound, complaint, note)
