@@ -15,11 +15,15 @@ from rich.text import Text
 from sqlalchemy import func
 from sqlmodel import select
 
-from adapters.console import ConsoleOutbound
+from adapters.console import ConsoleOutbound, render_scoreboard
+from bot import complaints
 from bot.cli import classify_pending, import_feedback, print_import_summary
 from bot.config import Settings
 from bot.core import Upside
+from bot.executives import enrol
 from bot.models import Department, FeedbackItem
+from bot.programme import assign_month
+from bot.scoreboard import scoreboard
 from bot.topics import apply_topics_file, read_topics_file
 
 SAMPLE_FILE = files("bot") / "data" / "sample_feedback.jsonl"
@@ -76,6 +80,20 @@ def run_demo(settings: Settings, database: Path, console: Console) -> None:
     for department, digest in zip(all_departments, digests, strict=True):
         asyncio.run(outbound.post_digest(department.channel, digest))
     console.print(_summary(core, digests))
+    _executives(core, outbound, console, now)
+
+
+def _executives(core: Upside, outbound: ConsoleOutbound, console: Console, now: datetime) -> None:
+    """Two executives get this month's worst complaints; one resolves hers; the scoreboard."""
+    console.print("5. this month's complaints for two executives, by direct message")
+    enrol(core, "U-DEMO-CEO", "Chief Executive", quota=2)
+    enrol(core, "U-DEMO-CFO", "Finance Director", quota=1, departments=["Billing"])
+    month = f"{now:%Y-%m}"
+    asyncio.run(assign_month(core, outbound, month, now.date()))
+    first = complaints.mine(core, "U-DEMO-CEO")[0]
+    complaints.resolve(core, "U-DEMO-CEO", first.id, "Called the customer and put it right.")
+    console.print(f"6. the Chief Executive resolved #{first.id}; the scoreboard so far")
+    console.print(render_scoreboard(month, scoreboard(core, month)))
 
 
 def _summary(core: Upside, digests: list) -> Table:

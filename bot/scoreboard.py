@@ -87,6 +87,8 @@ def scoreboard_text(month: str, standings: list[Standing]) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """A span as people say it: hours under two days, days after."""
+    """A span as people say it: minutes under an hour, hours under two days, days after."""
     hours = span.total_seconds() / 3600
+    if hours < 1:
+        return f"{span.total_seconds() / 60:.0f} min"
     return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
