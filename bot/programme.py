@@ -3,6 +3,8 @@
 `assign_month` reads the unassigned complaints and what every executive received before,
 lets `bot.assignment.assign` choose, stores the picks and tells each executive by direct
 message. It runs once per month: a month that has its picks already is left alone.
+A complaint the programme gave out before is never given out again, even if it was
+released; it stays in the queue for anyone to claim.
 """
 
 from __future__ import annotations
@@ -46,7 +48,13 @@ async def assign_month(core: Upside, outbound: Outbound, month: str, today: date
             if b.id is not None
         ]
         past = _past(session)
-    pool = complaints.queue(core, limit=10_000)
+        given = set(
+            session.exec(
+                select(ComplaintAssignment.feedback_id).where(ComplaintAssignment.origin == MONTHLY)
+            )
+        )
+    # never the same complaint twice: one handed back stays in the queue for a claim
+    pool = [c for c in complaints.queue(core, limit=10_000) if c.id not in given]
     departments = _departments(core, [c.id for c in pool])
     picks = assign(
         [Complaint(c.id, -c.score, c.topic, departments.get(c.id)) for c in pool],

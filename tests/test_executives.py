@@ -280,3 +280,42 @@ async def test_the_release_button_hands_the_complaint_back(harness):  # noqa: F8
     assert "not open in your name" in again["text"]
     stranger = await _press(harness, ANYONE, "complaint_claim", complaint, dm)
     assert "needs the *executive* role" in stranger["text"]
+
+
+async def test_home_topics_are_preferred_and_a_released_complaint_is_not_given_again(core):
+    import io
+    from datetime import date
+
+    from rich.console import Console
+
+    from adapters.console import ConsoleOutbound
+    from bot.executives import enrol
+    from bot.programme import assign_month
+
+    texts = [
+        "Worst service ever: my parcel was lost and nobody answers. Awful.",
+        "You charged my card three times and refused a refund. Disgraceful.",
+        "The app crashes at checkout every single time. Useless and infuriating.",
+        "Rude staff at the till shouted at my mother. Never again.",
+    ]
+    core.ingest([InboundFeedback("webhook", f"h{i}", t) for i, t in enumerate(texts)])
+    core.worker.run_pending()
+    ranked = complaints.queue(core)
+    assert len(ranked) >= 3 and ranked[1].topic != ranked[2].topic
+    enrol(core, "UONE", "One", quota=1)
+    enrol(core, ALEX, "Alex", quota=1, topics=[ranked[2].topic])
+    enrol(core, "UTHREE", "Three", quota=1)
+    outbound = ConsoleOutbound(Console(file=io.StringIO()))
+
+    assert await assign_month(core, outbound, "2026-12", date(2026, 12, 1)) == 3
+    alex = complaints.mine(core, ALEX)
+    assert [c.id for c in alex] == [ranked[2].id]  # the less severe one, in Alex's home topic
+
+    complaints.release(core, ALEX, ranked[2].id)
+    assert await assign_month(core, outbound, "2027-01", date(2027, 1, 4)) == len(ranked) - 3
+    with core.session() as session:
+        steps = session.exec(
+            select(ComplaintAssignment).where(ComplaintAssignment.feedback_id == ranked[2].id)
+        ).all()
+    assert [s.status for s in steps] == ["released"]  # handed back: not given out again
+    assert ranked[2].id in [c.id for c in complaints.queue(core)]

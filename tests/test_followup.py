@@ -222,3 +222,20 @@ async def test_the_month_end_scoreboard_reaches_leadership_once(programme):
     dana, alex = board.splitlines()[2:]
     assert dana == f"• <@{DANA}>: 3 of 4 resolved, median 5 h, 1 open"
     assert alex == f"• <@{ALEX}>: 1 of 2 resolved, median 3.0 days, 1 released"
+
+
+async def test_the_scheduling_round_sends_the_follow_ups(programme):
+    import time_machine
+
+    from bot.scheduler import DigestScheduler
+
+    programme.hand(DANA, 0, FRIDAY - timedelta(days=8), claimed_at=FRIDAY - timedelta(days=8))
+    with time_machine.travel(FRIDAY, tick=True):
+        task = asyncio.create_task(DigestScheduler(programme.core, programme.outbound).run())
+        for _ in range(250):
+            if [n for n in programme.notices("reminder") if n.status == "sent"]:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [m for m in programme.dms(DANA) if "Still open after 8 days" in m["text"]]
