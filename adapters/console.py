@@ -46,7 +46,7 @@ def render_digest(digest: Digest) -> Panel:
         topics.add_column("change", justify="right")
         for topic in digest.topics[:5]:
             topics.add_row(
-                topic.name, str(topic.count), _change(topic.count, topic.previous, False)
+                Text(topic.name), str(topic.count), _change(topic.count, topic.previous, False)
             )
         parts.append(topics)
     for title, quotes, style in (
@@ -77,7 +77,7 @@ def render_scoreboard(month: str, standings: list[Standing]) -> Table:
     for s in standings:
         median = duration(s.median_to_resolve) if s.median_to_resolve else "—"
         table.add_row(
-            s.name, str(s.assigned), str(s.resolved), str(s.open), str(s.released), median
+            Text(s.name), str(s.assigned), str(s.resolved), str(s.open), str(s.released), median
         )
     return table
 

@@ -175,7 +175,7 @@ def classify(
             escape(text),
             label.sentiment,
             f"{label.sentiment_score:+.2f}",
-            label.topic or "—",
+            escape(label.topic or "—"),
             f"{label.topic_confidence:.2f}",
         )
     console.print(table)
@@ -214,7 +214,9 @@ def topics_list(ctx: typer.Context) -> None:
     table = Table("topic", "department", "examples", "description")
     for spec in specs:
         table.add_row(
-            spec.name, owners.get(spec.name, "—"), str(len(spec.examples)), spec.description
+            *map(escape, (spec.name, owners.get(spec.name, "—"))),
+            str(len(spec.examples)),
+            escape(spec.description),
         )
     console.print(table)
 
@@ -308,7 +310,7 @@ def execs_list(ctx: typer.Context) -> None:
             else ""
         )
         homes = ", ".join([*boss.home_topics, *boss.home_departments])
-        table.add_row(boss.user_id, boss.name, str(boss.quota), homes, away)
+        table.add_row(escape(boss.user_id), escape(boss.name), str(boss.quota), escape(homes), away)
     console.print(table)
 
 
@@ -333,7 +335,9 @@ def execs_add(
         boss = enrol(_core(ctx), user, name, quota, name_list(topics), name_list(departments))
     except (LookupError, ValueError) as exc:
         raise fail(str(exc)) from None
-    console.print(f"{escape(boss.name)} ({boss.user_id}) is an executive, {boss.quota} a month")
+    console.print(
+        f"{escape(boss.name)} ({escape(boss.user_id)}) is an executive, {boss.quota} a month"
+    )
 
 
 @execs_app.command("away")
@@ -350,7 +354,7 @@ def execs_away(
         set_away(_core(ctx), user, start.date(), end.date())
     except (LookupError, ValueError) as exc:
         raise fail(str(exc)) from None
-    console.print(f"{user} is away {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    console.print(f"{escape(user)} is away {start:%Y-%m-%d} to {end:%Y-%m-%d}")
 
 
 @execs_app.command("back")
@@ -364,7 +368,7 @@ def execs_back(
         set_away(_core(ctx), user, None, None)
     except LookupError as exc:
         raise fail(str(exc)) from None
-    console.print(f"{user} is back")
+    console.print(f"{escape(user)} is back")
 
 
 @execs_app.command("remove")
@@ -378,7 +382,7 @@ def execs_remove(
         retire(_core(ctx), user)
     except LookupError as exc:
         raise fail(str(exc)) from None
-    console.print(f"{user} is no longer an executive; their record stays")
+    console.print(f"{escape(user)} is no longer an executive; their record stays")
 
 
 @execs_app.command("scoreboard")

@@ -104,10 +104,10 @@ def _summary(core: Upside, digests: list) -> Table:
         )
     for digest in digests:
         table.add_row(
-            digest.department,
+            Text(digest.department),
             str(digest.volume),
             *(f"{digest.share(s):.0%}" for s in ("negative", "neutral", "positive")),
-            digest.topics[0].name if digest.topics else "—",
+            Text(digest.topics[0].name if digest.topics else "—"),
         )
     with core.session() as session:
         stored = session.exec(select(func.count()).select_from(FeedbackItem)).one()

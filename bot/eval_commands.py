@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bot.config import Settings
 from bot.topics import ConfigFileError, read_topics_file
@@ -91,7 +92,7 @@ def _show(report: Report, as_json: bool) -> None:
     per_class = Table("class", "precision", "recall", "F1", "support", title="Per class")
     for label, score in report.per_class.items():
         per_class.add_row(
-            label,
+            Text(label),
             f"{score.precision:.3f}",
             f"{score.recall:.3f}",
             f"{score.f1:.3f}",
@@ -125,9 +126,9 @@ def _show(report: Report, as_json: bool) -> None:
 def _show_confusions(report: Report) -> None:
     labels, matrix = report.labels, report.confusion
     if len(labels) <= MATRIX_LIMIT:
-        table = Table("true ↓ / predicted →", *labels, title="Confusion matrix")
+        table = Table("true ↓ / predicted →", *map(Text, labels), title="Confusion matrix")
         for label, row in zip(labels, matrix, strict=True):
-            table.add_row(label, *(str(v) for v in row))
+            table.add_row(Text(label), *(str(v) for v in row))
         console.print(table)
         return
     pairs = sorted(
@@ -143,5 +144,5 @@ def _show_confusions(report: Report) -> None:
         "count", "true", "predicted as", title="Most frequent confusions (--json has all)"
     )
     for count, true, predicted in pairs:
-        table.add_row(str(count), true, predicted)
+        table.add_row(str(count), Text(true), Text(predicted))
     console.print(table)

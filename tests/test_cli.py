@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.core import Upside
+from bot.models import ComplaintAssignment, Executive, FeedbackItem
+from bot.scoreboard import duration
 from bot.topics import read_topics_file
+from tests.conftest import make_settings
 
 runner = CliRunner()
 
@@ -56,6 +61,13 @@ def lines_with(output: str, *words: str) -> list[str]:
         ["eval", "topics"],
         ["reclassify"],
         ["assign"],
+        ["execs"],
+        ["execs", "list"],
+        ["execs", "add"],
+        ["execs", "away"],
+        ["execs", "back"],
+        ["execs", "remove"],
+        ["execs", "scoreboard"],
     ],
     ids=lambda command: " ".join(command) or "upside",
 )
@@ -232,3 +244,261 @@ def test_assign_checks_the_month_and_runs_once(env):
     assert "must look like 2026-12" in invoke(env, "assign", "--month", "2026-13", code=2).output
     first = invoke(env, "assign", "--month", "2026-12").output
     assert "nothing assigned" in first  # no executives and no complaints yet
+
+
+def stored(env: dict[str, str | None]) -> Upside:
+    """The CLI's database, opened directly (no migration: the CLI has made it)."""
+    return Upside(make_settings(env["UPSIDE_DATABASE_URL"]))
+
+
+def executives(env: dict[str, str | None]) -> dict[str, Executive]:
+    """Every executive row, active or not, by user id."""
+    core = stored(env)
+    with core.session() as session:
+        rows = {boss.user_id: boss for boss in session.exec(select(Executive))}
+    core.engine.dispose()
+    return rows
+
+
+def cells(output: str, *words: str) -> list[str]:
+    """The cells of the one table row that holds all of `words`."""
+    [row] = lines_with(output, *words)
+    return [cell.strip() for cell in row.split("│")[1:-1]]
+
+
+def test_execs_add_lists_the_executive_with_quota_and_homes(env) -> None:
+    invoke(env, "init")
+    added = invoke(
+        env,
+        "execs",
+        "add",
+        "U0ANN",
+        "--name",
+        "Ann Lee",
+        "--quota",
+        "4",
+        "--topics",
+        "Delivery, Returns & refunds",
+        "--departments",
+        "Billing",
+    )
+    assert "Ann Lee (U0ANN) is an executive, 4 a month" in added.output
+    invoke(env, "execs", "add", "U0BOB")  # name and quota default
+    listing = invoke(env, "execs", "list").output
+    assert cells(listing, "U0ANN") == [
+        "U0ANN",
+        "Ann Lee",
+        "4",
+        "Delivery, Returns & refunds, Billing",
+        "",
+    ]
+    assert cells(listing, "U0BOB") == ["U0BOB", "U0BOB", "3", "", ""]
+    ann = executives(env)["U0ANN"]
+    assert ann.home_topics == ["Delivery", "Returns & refunds"]
+    assert ann.home_departments == ["Billing"]
+    assert ann.active
+
+
+def test_execs_add_again_changes_only_what_is_given(env) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN", "--name", "Ann", "--quota", "2", "--topics", "Delivery")
+    changed = invoke(env, "execs", "add", "U0ANN", "--quota", "5")
+    assert "Ann (U0ANN) is an executive, 5 a month" in changed.output
+    listing = invoke(env, "execs", "list").output
+    assert cells(listing, "U0ANN") == ["U0ANN", "Ann", "5", "Delivery", ""]
+    assert list(executives(env)) == ["U0ANN"]  # changed, not added twice
+    invoke(env, "execs", "add", "U0ANN", "--topics", "", "--departments", "Stores")
+    assert cells(invoke(env, "execs", "list").output, "U0ANN") == [
+        "U0ANN",
+        "Ann",
+        "5",
+        "Stores",
+        "",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "names", "message"),
+    [
+        ("--topics", "Delivery,Teleportation", "no topic called Teleportation"),
+        ("--topics", "Logistics", "no topic called Logistics"),  # a department, not a topic
+        ("--departments", "Billing,Moon Base,Mars", "no department called Moon Base, Mars"),
+    ],
+)
+def test_execs_add_refuses_unknown_homes(env, option: str, names: str, message: str) -> None:
+    invoke(env, "init")
+    result = invoke(env, "execs", "add", "U0ANN", option, names, code=2)
+    assert "error:" in result.output
+    assert message in result.output
+    assert executives(env) == {}  # nothing half-stored
+
+
+def test_execs_add_refuses_a_negative_quota(env) -> None:
+    invoke(env, "init")
+    result = invoke(env, "execs", "add", "U0ANN", "--quota", "-1", code=2)
+    assert "--quota" in result.output
+    assert not lines_with(invoke(env, "execs", "list").output, "U0ANN")
+
+
+def test_execs_away_and_back(env) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN", "--name", "Ann")
+    away = invoke(env, "execs", "away", "U0ANN", "2026-11-02", "2026-11-06")
+    assert "U0ANN is away 2026-11-02 to 2026-11-06" in away.output
+    assert cells(invoke(env, "execs", "list").output, "U0ANN")[-1] == "2026-11-02 to 2026-11-06"
+    ann = executives(env)["U0ANN"]
+    assert (str(ann.out_of_office_from), str(ann.out_of_office_until)) == (
+        "2026-11-02",
+        "2026-11-06",
+    )
+
+    backwards = invoke(env, "execs", "away", "U0ANN", "2026-11-06", "2026-11-02", code=2)
+    assert "the absence ends (2026-11-02) before it starts (2026-11-06)" in backwards.output
+    assert executives(env)["U0ANN"].out_of_office_until == ann.out_of_office_until  # unchanged
+
+    assert "U0ANN is back" in invoke(env, "execs", "back", "U0ANN").output
+    assert cells(invoke(env, "execs", "list").output, "U0ANN")[-1] == ""
+    ann = executives(env)["U0ANN"]
+    assert ann.out_of_office_from is None
+    assert ann.out_of_office_until is None
+
+
+def test_execs_away_refuses_a_date_that_is_not_a_day(env) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN")
+    result = invoke(env, "execs", "away", "U0ANN", "2026-02-30", "2026-03-02", code=2)
+    assert "2026-02-30" in result.output
+    assert executives(env)["U0ANN"].out_of_office_from is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["away", "U0NOBODY", "2026-11-02", "2026-11-06"],
+        ["back", "U0NOBODY"],
+        ["remove", "U0NOBODY"],
+    ],
+    ids=["away", "back", "remove"],
+)
+def test_execs_commands_for_an_unknown_user_say_so(env, command: list[str]) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN")
+    result = invoke(env, "execs", *command, code=2)
+    assert "error: U0NOBODY is not an executive." in result.output
+    assert list(executives(env)) == ["U0ANN"]
+
+
+def test_execs_remove_keeps_the_record(env) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN", "--name", "Ann", "--quota", "4", "--topics", "Delivery")
+    invoke(env, "execs", "add", "U0BOB", "--name", "Bob")
+    removed = invoke(env, "execs", "remove", "U0ANN")
+    assert "U0ANN is no longer an executive; their record stays" in removed.output
+    listing = invoke(env, "execs", "list").output
+    assert not lines_with(listing, "U0ANN")
+    assert lines_with(listing, "U0BOB", "Bob")
+    ann = executives(env)["U0ANN"]
+    assert not ann.active
+    assert (ann.name, ann.quota, ann.home_topics) == ("Ann", 4, ["Delivery"])
+    # removed once is not an executive any more; adding again brings them back as they were
+    again = invoke(env, "execs", "remove", "U0ANN", code=2)
+    assert "U0ANN is not an executive." in again.output
+    invoke(env, "execs", "add", "U0ANN")
+    assert cells(invoke(env, "execs", "list").output, "U0ANN") == [
+        "U0ANN",
+        "Ann",
+        "4",
+        "Delivery",
+        "",
+    ]
+
+
+def test_execs_scoreboard_defaults_to_this_month_and_checks_the_month(env) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN", "--name", "Ann")
+    month = datetime.now(UTC).strftime("%Y-%m")
+    board = invoke(env, "execs", "scoreboard").output
+    assert f"Executive complaints scoreboard, {month}" in board
+    assert cells(board, "Ann") == ["Ann", "0", "0", "0", "0", "—"]
+    for bad in ("2026-13", "2026-1", "October"):
+        result = invoke(env, "execs", "scoreboard", "--month", bad, code=2)
+        assert f"--month must look like 2026-12, not '{bad}'" in result.output
+
+
+def test_execs_scoreboard_counts_a_months_assignments(env) -> None:
+    invoke(env, "init")
+    for user, name in [("U0ANN", "Ann"), ("U0BOB", "Bob"), ("U0CY", "Cy"), ("U0DEE", "Dee")]:
+        invoke(env, "execs", "add", user, "--name", name)
+    invoke(env, "execs", "add", "U0EVE", "--name", "Eve")
+    invoke(env, "execs", "remove", "U0DEE")  # removed and held nothing: left out
+    start = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    # (executive, status, hours to resolve, month)
+    steps = [
+        ("U0ANN", "resolved", 4, "2026-10"),
+        ("U0ANN", "resolved", 6, "2026-10"),
+        ("U0ANN", "assigned", None, "2026-10"),
+        ("U0ANN", "released", None, "2026-10"),
+        ("U0ANN", "resolved", 0.75, "2026-09"),  # another month
+        ("U0BOB", "resolved", 60, "2026-10"),
+        ("U0BOB", "released", None, "2026-10"),
+        ("U0EVE", "assigned", None, "2026-10"),
+    ]
+    core = stored(env)
+    with core.session() as session:
+        ids = {b.user_id: b.id for b in session.exec(select(Executive))}
+        for number, (user, status, hours, month) in enumerate(steps):
+            item = FeedbackItem(
+                source="zendesk",
+                external_id=f"ZD-{number}",
+                text=f"complaint {number}",
+                display_text=f"complaint {number}",
+                created_at=start - 24 * hour,
+                sentiment="negative",
+                sentiment_score=-0.9,
+            )
+            session.add(item)
+            session.flush()
+            session.add(
+                ComplaintAssignment(
+                    feedback_id=item.id,
+                    executive_id=ids[user],
+                    month=month,
+                    status=status,
+                    origin="monthly",
+                    assigned_at=start,
+                    resolved_at=start + hours * hour if hours else None,
+                    released_at=start + 2 * hour if status == "released" else None,
+                )
+            )
+    core.engine.dispose()
+    invoke(env, "execs", "remove", "U0EVE")  # removed, but held a complaint in October: shown
+
+    board = invoke(env, "execs", "scoreboard", "--month", "2026-10").output
+    assert "Executive complaints scoreboard, 2026-10" in board
+    assert duration(5 * hour) == "5 h"
+    assert duration(60 * hour) == "2.5 days"
+    # executive, assigned, resolved, open, released, median to resolve
+    assert cells(board, "Ann") == ["Ann", "4", "2", "1", "1", "5 h"]
+    assert cells(board, "Bob") == ["Bob", "2", "1", "0", "1", "2.5 days"]
+    assert cells(board, "Cy") == ["Cy", "0", "0", "0", "0", "—"]
+    assert cells(board, "Eve") == ["Eve", "1", "0", "1", "0", "—"]
+    assert not lines_with(board, "Dee")
+    rows = [line.split("│")[1].strip() for line in board.splitlines() if line.count("│") > 2]
+    assert rows == ["Ann", "Bob", "Cy", "Eve"]  # most resolved first, then by name
+
+    september = invoke(env, "execs", "scoreboard", "--month", "2026-09").output
+    assert cells(september, "Ann") == ["Ann", "1", "1", "0", "0", "45 min"]
+    assert not lines_with(september, "Eve")
+
+
+def test_execs_names_are_printed_as_written(env) -> None:
+    invoke(env, "init")
+    invoke(env, "execs", "add", "U0ANN", "--name", "Ann [b]Boss[/b] [CEO]")
+    invoke(env, "execs", "add", "U0BOB", "--name", "Bob [/]")
+    listing = invoke(env, "execs", "list").output
+    assert cells(listing, "U0ANN")[1] == "Ann [b]Boss[/b] [CEO]"
+    assert cells(listing, "U0BOB")[1] == "Bob [/]"
+    board = invoke(env, "execs", "scoreboard", "--month", "2026-10").output
+    assert lines_with(board, "Ann [b]Boss[/b] [CEO]")
+    assert lines_with(board, "Bob [/]")
