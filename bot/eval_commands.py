@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -126,7 +127,7 @@ def _show(report: Report, as_json: bool) -> None:
 def _show_confusions(report: Report) -> None:
     labels, matrix = report.labels, report.confusion
     if len(labels) <= MATRIX_LIMIT:
-        table = Table("true ↓ / predicted →", *map(Text, labels), title="Confusion matrix")
+        table = Table("true ↓ / predicted →", *map(escape, labels), title="Confusion matrix")
         for label, row in zip(labels, matrix, strict=True):
             table.add_row(Text(label), *(str(v) for v in row))
         console.print(table)
