@@ -25,6 +25,12 @@ from tests.test_slack_app import (  # noqa: F401
 )
 
 DANA, ALEX = "UDANA", "UALEX"
+COMPLAINTS = [
+    "Worst service ever: my parcel was lost and nobody answers. Awful.",
+    "You charged my card three times and refused a refund. Disgraceful.",
+    "The app crashes at checkout every single time. Useless and infuriating.",
+    "Rude staff at the till shouted at my mother. Never again.",
+]
 COMPLAINT = "Worst service ever: you lost my parcel, charged me twice and nobody answers. Awful."
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -134,13 +140,7 @@ async def test_the_monthly_assignment_hands_out_quotas_once_and_tells_each_execu
                 out_of_office_until=date(2026, 12, 4),
             )
         )
-    texts = [
-        "Worst service ever: my parcel was lost and nobody answers. Awful.",
-        "You charged my card three times and refused a refund. Disgraceful.",
-        "The app crashes at checkout every single time. Useless and infuriating.",
-        "Rude staff at the till shouted at my mother. Never again.",
-    ]
-    core.ingest([InboundFeedback("webhook", f"m{i}", t) for i, t in enumerate(texts)])
+    core.ingest([InboundFeedback("webhook", f"m{i}", t) for i, t in enumerate(COMPLAINTS)])
     core.worker.run_pending()
     waiting = len(complaints.queue(core))
     screen = io.StringIO()
@@ -292,13 +292,7 @@ async def test_home_topics_are_preferred_and_a_released_complaint_is_not_given_a
     from bot.executives import enrol
     from bot.programme import assign_month
 
-    texts = [
-        "Worst service ever: my parcel was lost and nobody answers. Awful.",
-        "You charged my card three times and refused a refund. Disgraceful.",
-        "The app crashes at checkout every single time. Useless and infuriating.",
-        "Rude staff at the till shouted at my mother. Never again.",
-    ]
-    core.ingest([InboundFeedback("webhook", f"h{i}", t) for i, t in enumerate(texts)])
+    core.ingest([InboundFeedback("webhook", f"h{i}", t) for i, t in enumerate(COMPLAINTS)])
     core.worker.run_pending()
     ranked = complaints.queue(core)
     assert len(ranked) >= 3 and ranked[1].topic != ranked[2].topic
