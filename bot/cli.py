@@ -375,14 +375,17 @@ def execs_back(
 def execs_remove(
     ctx: typer.Context, user: Annotated[str, typer.Argument(help="Their user id.")]
 ) -> None:
-    """Take an executive off the programme; their history stays."""
+    """Take an executive off the programme; their open complaints go back to the queue."""
     from bot.executives import retire
 
     try:
-        retire(_core(ctx), user)
+        handed_back = retire(_core(ctx), user)
     except LookupError as exc:
         raise fail(str(exc)) from None
-    console.print(f"{escape(user)} is no longer an executive; their record stays")
+    console.print(
+        f"{escape(user)} is no longer an executive; their record stays and their "
+        f"{handed_back} open complaint(s) are back in the queue"
+    )
 
 
 @execs_app.command("scoreboard")

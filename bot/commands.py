@@ -395,8 +395,11 @@ class Commands:
             )
             return f"<@{user}> is an executive: {exec_line(boss)}"
         if action == "remove":
-            await to_thread(executives.retire, self.core, user)
-            return f"<@{user}> is no longer an executive; their record stays."
+            handed_back = await to_thread(executives.retire, self.core, user)
+            return (
+                f"<@{user}> is no longer an executive; their record stays and their "
+                f"{handed_back} open complaint(s) are back in the queue."
+            )
         if action == "back":
             await to_thread(executives.set_away, self.core, user, None, None)
             return f"<@{user}> is back."

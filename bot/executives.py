@@ -1,18 +1,20 @@
 """The executives' roster: who takes part, their monthly quota, home topics and absences.
 
 Admins change it with `/upside execs ...` or `upside execs ...`; both call these
-functions. Removing an executive only deactivates them: their history stays.
+functions. Removing an executive deactivates them and hands their open complaints
+back to the queue: their history stays.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.complaints import ProgrammeError
 from bot.core import Upside
-from bot.models import Department, Executive, Topic
+from bot.models import ComplaintAssignment, Department, Executive, Topic, utcnow
 
 
 def roster(core: Upside) -> list[Executive]:
@@ -73,12 +75,22 @@ def set_away(core: Upside, user_id: str, start: date | None, end: date | None) -
         return boss
 
 
-def retire(core: Upside, user_id: str) -> None:
-    """Take an executive off the programme; their assignments and history stay."""
+def retire(core: Upside, user_id: str) -> int:
+    """Take an executive off the programme; returns how many open complaints went back to
+    the queue. Their resolved complaints and every step's record stay."""
     with core.session() as session:
         boss = _find(session, user_id)
         boss.active = False
         session.add(boss)
+        handed_back = session.execute(
+            update(ComplaintAssignment)
+            .where(
+                ComplaintAssignment.executive_id == boss.id,
+                ComplaintAssignment.status == "assigned",
+            )
+            .values(status="released", released_at=utcnow())
+        )
+        return handed_back.rowcount
 
 
 def _find(session: Session, user_id: str) -> Executive:

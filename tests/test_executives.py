@@ -111,6 +111,26 @@ async def test_two_executives_claiming_at_once_one_wins(core):
         complaints.release(core, holder, target)
 
 
+async def test_removing_an_executive_hands_their_open_complaints_back(harness):  # noqa: F811
+    await harness.command("execs add <@UDANA|dana> --name Dana", user=ADMIN)
+    harness.core.ingest([InboundFeedback("webhook", f"x{i}", t) for i, t in enumerate(COMPLAINTS)])
+    harness.core.worker.run_pending()
+    first, second = (c.id for c in complaints.queue(harness.core)[:2])
+    await harness.command(f"claim {first}", user=DANA)
+    await harness.command(f"claim {second}", user=DANA)
+    await harness.command(f"resolve {first} Called them back", user=DANA)
+
+    reply = await harness.command("execs remove <@UDANA|dana>", user=ADMIN)
+    assert "no longer an executive" in reply and "1 open complaint(s) are back" in reply
+    assert f"#{second}" in await harness.command("queue")
+    with harness.core.session() as session:
+        steps = {s.feedback_id: s for s in session.exec(select(ComplaintAssignment))}
+        dana = session.exec(select(Executive).where(Executive.user_id == DANA)).one()
+    assert steps[first].status == "resolved" and steps[second].status == "released"
+    assert steps[second].released_at is not None and not dana.active
+    assert "needs the *executive* role" in await harness.command("mine", user=DANA)
+
+
 async def test_unknown_and_bad_executive_commands(harness):  # noqa: F811
     assert "is not a number" in await harness.command("resolve abc fixed it", user=DANA)
     assert "use `resolve ID NOTE`" in await harness.command("resolve 3", user=DANA)
