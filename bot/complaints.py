@@ -46,6 +46,12 @@ class ComplaintView:
     status: str = "open"
 
 
+def _is_complaint(core: Upside, item: FeedbackItem) -> bool:
+    """Negative enough to count as a complaint (the rule `_complaints` puts in SQL)."""
+    score = item.sentiment_score or 0.0
+    return item.sentiment == "negative" and score <= -core.settings.complaint_severity
+
+
 def _complaints(core: Upside):
     live = exists().where(
         ComplaintAssignment.feedback_id == FeedbackItem.id,
@@ -92,8 +98,8 @@ def claim(core: Upside, user_id: str, feedback_id: int | None = None) -> Complai
                 raise ProgrammeError("No unassigned complaints right now.")
             feedback_id = worst[0].id
         item = session.get(FeedbackItem, feedback_id)
-        if item is None or item.deleted_at is not None:
-            raise ProgrammeError(f"No complaint #{feedback_id}.")
+        if item is None or item.deleted_at is not None or not _is_complaint(core, item):
+            raise ProgrammeError(f"No complaint #{feedback_id}: `queue` lists them.")
         given = _live(session, feedback_id, boss.id)
         if given is not None and given.status == "resolved":
             raise ProgrammeError(f"You resolved complaint #{feedback_id} already.")

@@ -5,15 +5,17 @@ month-end scoreboard.
 not yet sent. Each message is a `Notice` with a unique (kind, key), so it goes out
 once however many processes or rounds see it; one that failed goes out next round.
 
-- ``assigned``: each monthly assignment, by DM with its buttons (sent at once by the
-  monthly job; here only retried).
+- ``assigned``: each monthly assignment, by DM with its buttons (sent by the monthly
+  job as soon as it has assigned; here again if that failed).
 - ``reminder``: each complaint still open 7 days after it was assigned, by DM, once.
 - ``nudge``: on Mondays at 09:00 UTC, each executive holding open complaints gets
   their list.
 - ``scoreboard``: on the last day of the month at 17:00 UTC (or within the week after,
   if Upside was down), the month's scoreboard goes to ``UPSIDE_LEADERSHIP_CHANNEL``.
 
-Nobody out of office is reminded or nudged; it waits until they are back.
+Nobody out of office is reminded or nudged; it waits until they are back. Nobody is
+chased about a complaint whose source was deleted. A failed message is tried again
+after 1, 2, 4 … minutes, then every hour.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from bot.core import Upside
 from bot.cron import LOOK_BACK, last_fire
 from bot.delivery import DeliveryError, send_once
 from bot.executives import away_on
-from bot.models import ComplaintAssignment, Executive, Notice
+from bot.models import ComplaintAssignment, Executive, FeedbackItem, Notice, utcnow
 from bot.scoreboard import scoreboard
 
 log = logging.getLogger(__name__)
@@ -77,13 +79,18 @@ Held = list[tuple[ComplaintAssignment, Executive]]
 
 
 def _open_assignments(core: Upside) -> Held:
-    """Every open assignment with its executive, oldest first."""
+    """Every open assignment of a live complaint with its executive, oldest first."""
     with core.session() as session:
         return list(
             session.exec(
                 select(ComplaintAssignment, Executive)
                 .join(Executive, Executive.id == ComplaintAssignment.executive_id)
-                .where(ComplaintAssignment.status == "assigned", Executive.active)
+                .join(FeedbackItem, FeedbackItem.id == ComplaintAssignment.feedback_id)
+                .where(
+                    ComplaintAssignment.status == "assigned",
+                    Executive.active,
+                    FeedbackItem.deleted_at.is_(None),
+                )
                 .order_by(ComplaintAssignment.assigned_at, ComplaintAssignment.id)
             ).all()
         )
@@ -152,18 +159,28 @@ def _scoreboard(core: Upside, outbound: Outbound, now: datetime) -> list[Due]:
 
 
 def _unsent(core: Upside, due: list[Due]) -> list[Due]:
-    """Leave out what was sent already, in one query (most rounds find everything sent)."""
+    """Leave out what was sent already and what failed too recently to try again."""
+    now = utcnow()  # attempts are timed by the clock, whatever moment `follow_up` is asked about
     if not due:
         return []
     with core.session() as session:
-        sent = set(
-            session.exec(
-                select(Notice.kind, Notice.key).where(
-                    Notice.status == "sent", Notice.key.in_({key for _, key, _ in due})
-                )
-            ).all()
-        )
-    return [d for d in due if (d[0], d[1]) not in sent]
+        rows = session.exec(
+            select(
+                Notice.kind, Notice.key, Notice.status, Notice.attempts, Notice.started_at
+            ).where(Notice.key.in_({key for _, key, _ in due}))
+        ).all()
+    wait = {
+        (kind, key)
+        for kind, key, status, attempts, started in rows
+        if status == "sent"
+        or (status == "failed" and started and now < started + _backoff(attempts))
+    }
+    return [d for d in due if (d[0], d[1]) not in wait]
+
+
+def _backoff(attempts: int) -> timedelta:
+    """How long a notice that failed `attempts` times waits before the next try."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
 
 def _complaint_dm(

@@ -176,11 +176,12 @@ class ComplaintAssignment(SQLModel, table=True):
 
 
 class Notice(SQLModel, table=True):
-    """A follow-up message of the executive programme, sent at most once per (kind, key).
+    """A step of the executive programme done at most once per (kind, key).
 
-    Kinds: ``assigned`` and ``reminder`` (key: the assignment id), ``nudge`` (key: ISO
-    week and executive id) and ``scoreboard`` (key: the month). Like a `DigestRun`, a
-    failed send is recorded and retried, never marked as sent.
+    Messages: ``assigned`` and ``reminder`` (key: the assignment id), ``nudge`` (key: ISO
+    week and executive id) and ``scoreboard`` (key: the month); like a `DigestRun`, a
+    failed send is recorded and retried, never marked as sent. ``assignment`` (key: the
+    month) records that the month's complaints were handed out.
     """
 
     __table_args__ = (UniqueConstraint("kind", "key"),)

@@ -2,7 +2,8 @@
 
 `assign_month` reads the unassigned complaints and what every executive received before,
 lets `bot.assignment.assign` choose, stores the picks and tells each executive by direct
-message. It runs once per month: a month that has its picks already is left alone.
+message. It runs once per month, in one transaction: a month that has its picks
+already is left alone.
 A complaint the programme gave out before is never given out again, even if it was
 released; it stays in the queue for anyone to claim.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -20,21 +22,28 @@ from bot import complaints
 from bot.assignment import Candidate, Complaint, Past, assign
 from bot.complaints import MONTHLY
 from bot.core import Upside
+from bot.db import insert_new
 from bot.executives import away_on
 from bot.followup import tell_assigned
-from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic, utcnow
+from bot.models import (
+    ComplaintAssignment,
+    Department,
+    Executive,
+    FeedbackItem,
+    Notice,
+    Topic,
+    utcnow,
+)
 
 
 async def assign_month(core: Upside, outbound: Outbound, month: str, today: date) -> int:
     """Assign `month`'s complaints (YYYY-MM) and DM the executives; returns how many."""
     with core.session() as session:
-        done = session.exec(
-            select(ComplaintAssignment.id).where(
-                ComplaintAssignment.month == month, ComplaintAssignment.origin == MONTHLY
+        given = set(
+            session.exec(
+                select(ComplaintAssignment.feedback_id).where(ComplaintAssignment.origin == MONTHLY)
             )
-        ).first()
-        if done is not None:
-            return 0
+        )
         bosses = session.exec(select(Executive).where(Executive.active)).all()
         candidates = [
             Candidate(
@@ -48,11 +57,6 @@ async def assign_month(core: Upside, outbound: Outbound, month: str, today: date
             if b.id is not None
         ]
         past = _past(session)
-        given = set(
-            session.exec(
-                select(ComplaintAssignment.feedback_id).where(ComplaintAssignment.origin == MONTHLY)
-            )
-        )
     # never the same complaint twice: one handed back stays in the queue for a claim
     pool = [c for c in complaints.queue(core, limit=10_000) if c.id not in given]
     departments = _departments(core, [c.id for c in pool])
@@ -61,9 +65,9 @@ async def assign_month(core: Upside, outbound: Outbound, month: str, today: date
         candidates,
         past,
     )
-    stored = sum(
-        _store(core, feedback_id, executive_id, month) for feedback_id, executive_id in picks
-    )
+    stored = _store(core, month, picks)
+    if stored is None:
+        return 0
     await tell_assigned(core, outbound, utcnow())  # what fails here is retried every minute
     return stored
 
@@ -109,18 +113,34 @@ def _departments(core: Upside, ids: list[int]) -> dict[int, str]:
     return dict(rows)
 
 
-def _store(core: Upside, feedback_id: int, executive_id: int, month: str) -> bool:
-    """Record one pick; False when someone claimed the complaint in the meantime."""
-    try:
-        with core.session() as session:
-            session.add(
-                ComplaintAssignment(
-                    feedback_id=feedback_id,
-                    executive_id=executive_id,
-                    month=month,
-                    origin=MONTHLY,
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
+def _store(core: Upside, month: str, picks: list[tuple[int, int]]) -> int | None:
+    """Record the month's picks in one transaction; None when the month was assigned already.
+
+    The month's unique `Notice` row is written first, so of two processes assigning
+    the same month one waits and then finds it taken. A complaint claimed since the
+    picks were made is skipped (its savepoint rolls back), the rest stand.
+    """
+    stored = 0
+    with core.session() as session:
+        if insert_new(session, Notice, ["kind", "key"], kind="assignment", key=month) is None:
+            return None
+        for feedback_id, executive_id in picks:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        ComplaintAssignment(
+                            feedback_id=feedback_id,
+                            executive_id=executive_id,
+                            month=month,
+                            origin=MONTHLY,
+                        )
+                    )
+                stored += 1
+            except IntegrityError:
+                continue
+        session.execute(
+            update(Notice)
+            .where(Notice.kind == "assignment", Notice.key == month)
+            .values(status="sent", sent_at=utcnow())
+        )
+    return stored

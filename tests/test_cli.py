@@ -482,7 +482,7 @@ def test_execs_scoreboard_counts_a_months_assignments(env) -> None:
     assert cells(board, "Ann") == ["Ann", "4", "2", "1", "1", "5 h"]
     assert cells(board, "Bob") == ["Bob", "2", "1", "0", "1", "2.5 days"]
     assert cells(board, "Cy") == ["Cy", "0", "0", "0", "0", "—"]
-    assert cells(board, "Eve") == ["Eve", "1", "0", "1", "0", "—"]
+    assert cells(board, "Eve") == ["Eve", "1", "0", "0", "1", "—"]  # handed back on removal
     assert not lines_with(board, "Dee")
     rows = [line.split("│")[1].strip() for line in board.splitlines() if line.count("│") > 2]
     assert rows == ["Ann", "Bob", "Cy", "Eve"]  # most resolved first, then by name

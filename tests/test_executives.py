@@ -333,3 +333,13 @@ async def test_home_topics_are_preferred_and_a_released_complaint_is_not_given_a
         ).all()
     assert [s.status for s in steps] == ["released"]  # handed back: not given out again
     assert ranked[2].id in [c.id for c in complaints.queue(core)]
+
+
+async def test_only_complaints_can_be_claimed(harness):  # noqa: F811
+    await harness.command("execs add <@UDANA|dana> --name Dana", user=ADMIN)
+    harness.core.ingest([InboundFeedback("webhook", "praise", "Lovely staff, thank you so much!")])
+    harness.core.worker.run_pending()
+    praise = harness.items()[0]
+    assert praise.sentiment == "positive"
+    assert f"No complaint #{praise.id}" in await harness.command(f"claim {praise.id}", user=DANA)
+    assert "No complaint #999" in await harness.command("claim 999", user=DANA)

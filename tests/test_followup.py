@@ -164,18 +164,32 @@ async def test_nobody_away_is_reminded_or_nudged_until_back(programme):
 
 
 async def test_slack_failing_is_retried_and_never_marked_sent(programme):
+    import time_machine
+
     programme.hand(DANA, 0, FRIDAY - timedelta(days=8), claimed_at=FRIDAY - timedelta(days=8))
     programme.slack.fail_next("chat.postMessage", status=500, times=4)  # beyond the retries
 
-    await follow_up(programme.core, programme.outbound, FRIDAY)
-    [reminder] = programme.notices("reminder")
-    assert reminder.status == "failed" and reminder.sent_at is None and "500" in reminder.error
-    assert [n.status for n in programme.notices("nudge")] == ["sent"]
-
-    assert await follow_up(programme.core, programme.outbound, FRIDAY + timedelta(minutes=1)) == 1
+    with time_machine.travel(FRIDAY, tick=True):
+        await follow_up(programme.core, programme.outbound, FRIDAY)
+        [reminder] = programme.notices("reminder")
+        assert reminder.status == "failed" and reminder.sent_at is None and "500" in reminder.error
+        assert [n.status for n in programme.notices("nudge")] == ["sent"]
+        assert await follow_up(programme.core, programme.outbound, FRIDAY) == 0  # backing off
+    with time_machine.travel(FRIDAY + timedelta(minutes=1, seconds=5), tick=True):
+        assert await follow_up(programme.core, programme.outbound, FRIDAY) == 1
     [reminder] = programme.notices("reminder")
     assert (reminder.status, reminder.attempts) == ("sent", 2)
     assert len([m for m in programme.dms(DANA) if "Still open" in m["text"]]) == 1
+
+
+async def test_a_deleted_complaint_is_not_chased(programme):
+    programme.hand(DANA, 0, FRIDAY - timedelta(days=8), claimed_at=FRIDAY - timedelta(days=8))
+    with programme.core.session() as session:
+        item = session.get(FeedbackItem, programme.complaints[0])
+        item.deleted_at = FRIDAY - timedelta(days=1)
+        session.add(item)
+    assert await follow_up(programme.core, programme.outbound, FRIDAY) == 0
+    assert not programme.dms(DANA)
 
 
 async def test_two_rounds_at_once_send_each_notice_once(programme):

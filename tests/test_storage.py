@@ -105,3 +105,53 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_core):
     with sqlite_core.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_upgrading_keeps_what_the_monthly_programme_did_before_notices(database_url):
+    from bot.db import make_engine, upgrade
+    from bot.models import Notice
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0009")
+    when = datetime(2026, 11, 2, 8, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO executive (id, name, user_id, quota, active, created_at)"
+                " VALUES (1, 'Dana', 'UDANA', 3, true, :when)"
+            ),
+            {"when": when},
+        )
+        for item in (1, 2, 3):
+            connection.execute(
+                text(
+                    "INSERT INTO feedbackitem (id, source, external_id, channel, author, text,"
+                    " display_text, link, created_at, received_at)"
+                    " VALUES (:id, 'webhook', :id, '', '', 'bad', 'bad', '', :when, :when)"
+                ),
+                {"id": item, "when": when},
+            )
+        for item, origin in ((1, "monthly"), (2, "monthly"), (3, "claim")):
+            connection.execute(
+                text(
+                    "INSERT INTO complaintassignment (feedback_id, executive_id, month, status,"
+                    " note, assigned_at, origin) VALUES (:id, 1, '2026-11', 'assigned', '',"
+                    " :when, :origin)"
+                ),
+                {"id": item, "when": when, "origin": origin},
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Notice.kind, Notice.key, Notice.status).order_by(Notice.kind, Notice.key)
+        ).all()
+        claimed = connection.execute(
+            text("SELECT feedback_id FROM complaintassignment WHERE claimed_at IS NOT NULL")
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("assigned", "1", "sent"),
+        ("assigned", "2", "sent"),
+        ("assignment", "2026-11", "sent"),
+    ]
+    assert [r[0] for r in claimed] == [3]  # taken with `claim`: claimed when assigned

@@ -56,7 +56,8 @@ def digest_blocks(digest: Digest, topics: list[str]) -> list[dict]:
 def _you_said_we_did(digest: Digest) -> str:
     """Complaints executives resolved in the period, and how many are still open."""
     lines = [
-        f"> {_escape(r.text, 300)}\n→ *{_escape(r.note, 400)}* — {escape_mrkdwn(r.executive)}"
+        f"> {escape_clipped(r.text, 300)}\n"
+        f"→ *{escape_clipped(r.note, 400)}* — {escape_mrkdwn(r.executive)}"
         for r in digest.resolved[:5]
     ]
     if digest.resolved:
@@ -71,18 +72,19 @@ def digest_text(digest: Digest) -> str:
 
     Slack parses this field as mrkdwn too, so customer words are escaped here as well.
     """
-    department = _escape(digest.department, NAME_CHARS)
+    department = escape_clipped(digest.department, NAME_CHARS)
     if not digest.volume:
         return f"{department}: a quiet period, no customer feedback."
     shares = ", ".join(f"{label} {digest.share(label):.0%}" for label in _EMOJI)
     parts = [f"{department}: {digest.volume} items, {shares}."]
     if digest.topics:
         top = digest.topics[0]
-        parts.append(f"Top topic: {_escape(top.name, NAME_CHARS)} ({top.count}).")
+        parts.append(f"Top topic: {escape_clipped(top.name, NAME_CHARS)} ({top.count}).")
     if digest.negative:
         worst = digest.negative[0]
         parts.append(
-            f"Most negative: “{_escape(worst.text, 300)}” ({_escape(worst.source, NAME_CHARS)})"
+            f"Most negative: “{escape_clipped(worst.text, 300)}” "
+            f"({escape_clipped(worst.source, NAME_CHARS)})"
         )
     return " ".join(parts)
 
@@ -95,7 +97,7 @@ def parse_wrong_topic(value: str) -> tuple[int, str]:
     return int(quote_id), topic
 
 
-def _escape(text: str, limit: int) -> str:
+def escape_clipped(text: str, limit: int) -> str:
     """`text` with Slack's control characters escaped, cut to `limit` characters with "…".
 
     The cut falls between characters of `text`, so an entity is never split.
@@ -114,7 +116,18 @@ def _escape(text: str, limit: int) -> str:
 
 
 def escape_mrkdwn(text: str) -> str:
+    """`text` with Slack's control characters (&, <, >) escaped."""
     return "".join(_ENTITIES.get(char, char) for char in text)
+
+
+def unescape_mrkdwn(text: str) -> str:
+    """What a person typed, from the escaped form in which Slack sends message text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link to `url`; "|" would end the URL inside <url|label>, so it is encoded."""
+    return f"<{escape_mrkdwn(url.replace('|', '%7C'))}|{label}>"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -165,7 +178,7 @@ def _top_topics(digest: Digest) -> str:
     lines = ["*Top topics*"]
     for topic in digest.topics[:TOP_TOPICS]:
         change = _change(topic.count, topic.previous)
-        lines.append(f"• {_escape(topic.name, NAME_CHARS)}: {topic.count} ({change})")
+        lines.append(f"• {escape_clipped(topic.name, NAME_CHARS)}: {topic.count} ({change})")
     return "\n".join(lines)
 
 
@@ -187,7 +200,7 @@ def _quote_group(
 def _quote_blocks(quote: Quote, topics: list[str]) -> list[dict]:
     """The customer's words as a blockquote with a "Wrong topic?" select, then where from."""
     # Every line of a multi-line quote needs its own ">"; reserve a character for each.
-    words = _escape(quote.text, TEXT_CHARS - 1 - quote.text.count("\n"))
+    words = escape_clipped(quote.text, TEXT_CHARS - 1 - quote.text.count("\n"))
     section = {
         "type": "section",
         "block_id": f"quote-{quote.id}",
@@ -201,13 +214,13 @@ def _quote_blocks(quote: Quote, topics: list[str]) -> list[dict]:
             "placeholder": {"type": "plain_text", "text": "Wrong topic?"},
             "options": options,
         }
-    source = _escape(quote.source, NAME_CHARS)
-    topic = _escape(quote.topic, NAME_CHARS) if quote.topic else "no topic"
+    source = escape_clipped(quote.source, NAME_CHARS)
+    topic = escape_clipped(quote.topic, NAME_CHARS) if quote.topic else "no topic"
     attribution = f"{source} · {topic}"
     if quote.link:
         # "|" would end the URL inside <url|label>; a URL cannot be cut, so one too long to fit
         # leaves the source unlinked.
-        linked = f"<{escape_mrkdwn(quote.link.replace('|', '%7C'))}|{source}> · {topic}"
+        linked = f"{link(quote.link, source)} · {topic}"
         attribution = linked if len(linked) <= TEXT_CHARS else attribution
     return [section, {"type": "context", "elements": [_mrkdwn(attribution)]}]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from adapters.slack.blocks import unescape_mrkdwn
 from adapters.slack.context import SlackContext
 from bot.commands import Invocation
 
@@ -17,7 +18,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def run(body: dict, respond: AsyncRespond) -> None:
         invocation = Invocation(
             actor=await ctx.actor(body["user_id"]),
-            text=body.get("text", ""),
+            text=unescape_mrkdwn(body.get("text", "")),  # "R&amp;D" was typed as "R&D"
             channel_id=body.get("channel_id", ""),
             invocation_id=body.get("trigger_id") or f"{body['user_id']}:{body.get('text', '')}",
             workspace=body.get("team_id", ""),

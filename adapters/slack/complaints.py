@@ -1,5 +1,8 @@
 """An executive's complaint as a Slack message with Claim, Release and Resolve buttons.
 
+Listeners call Slack with the `client` Bolt hands them, which carries the token of the
+workspace the click came from (OAuth installs included).
+
 The monthly assignment, the 7-day reminder and every button press show the same
 message, re-drawn for the complaint's state. Resolve opens a form for the note; the
 note then goes into the source thread, as `/upside resolve` does.
@@ -12,8 +15,9 @@ import logging
 from asyncio import to_thread
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import escape_mrkdwn, section
+from adapters.slack.blocks import TEXT_CHARS, escape_clipped, escape_mrkdwn, link, section
 from adapters.slack.context import SlackContext
 from bot import complaints
 from bot.commands import refusal, resolved_reply
@@ -22,7 +26,6 @@ from bot.complaints import ComplaintView, ProgrammeError
 log = logging.getLogger(__name__)
 CLAIM, RELEASE, RESOLVE = "complaint_claim", "complaint_release", "complaint_resolve"
 RESOLVE_FORM = "complaint_resolve_form"
-WORDS = 2500  # characters of the customer's words in one section
 _BUTTONS = {  # what can be done in each state
     "assigned": (CLAIM, RELEASE, RESOLVE),
     "claimed": (RELEASE, RESOLVE),
@@ -49,10 +52,10 @@ def complaint_blocks(complaint: ComplaintView, intro: str) -> list[dict]:
     if complaint.topic:
         details.append(escape_mrkdwn(complaint.topic))
     if complaint.link:
-        details.append(f"<{complaint.link}|source>")
+        details.append(link(complaint.link, "source"))
     blocks = [
         section(escape_mrkdwn(intro)),
-        section("> " + escape_mrkdwn(complaint.text[:WORDS]).replace("\n", "\n> ")),
+        section(f"“{escape_clipped(complaint.text, TEXT_CHARS - 2)}”"),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(details)}]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _STATES[complaint.status]}]},
     ]
@@ -109,7 +112,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         await redraw(respond, complaint, "You handed it back to the queue.")
 
     @app.action(RESOLVE)
-    async def open_form(ack: AsyncAck, body: dict, action: dict) -> None:
+    async def open_form(ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
         where = {"id": int(action["value"])}
         if body.get("container", {}).get("type") == "message":  # the DM to re-draw afterwards
@@ -117,7 +120,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
                 "channel": body["container"]["channel_id"],
                 "ts": body["container"]["message_ts"],
             }
-        await ctx.client.views_open(trigger_id=body["trigger_id"], view=_form(where))
+        await client.views_open(trigger_id=body["trigger_id"], view=_form(where))
 
     async def check(ack: AsyncAck, body: dict, view: dict) -> None:
         where, note = _submitted(view)
@@ -131,7 +134,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return
         await ack()  # the form closes; resolving, the source thread and the DM follow
 
-    async def resolve(body: dict, view: dict) -> None:
+    async def resolve(body: dict, view: dict, client: AsyncWebClient) -> None:
         where, note = _submitted(view)
         try:
             complaint = await to_thread(
@@ -144,7 +147,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             complaint, await complaints.answer(ctx.commands.outbound, complaint, note)
         )
         if "channel" in where:
-            await ctx.client.chat_update(
+            await client.chat_update(
                 channel=where["channel"],
                 ts=where["ts"],
                 text=complaint_text(complaint, intro),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import InboundFeedback
+from adapters.slack.blocks import unescape_mrkdwn
 from bot.commands import Actor, Commands
 from bot.core import Upside
 
@@ -33,7 +34,7 @@ def feedback_from_message(team: str, channel: str, message: dict) -> InboundFeed
     return InboundFeedback(
         source=SOURCE,
         external_id=external_id(team, channel, ts),
-        text=message.get("text", ""),
+        text=unescape_mrkdwn(message.get("text", "")),  # as the customer wrote it
         channel=channel,
         author=author,
         created_at=datetime.fromtimestamp(float(ts), UTC),

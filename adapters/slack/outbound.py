@@ -124,12 +124,15 @@ class SlackOutbound(Outbound):
         return Posted(channel, response["ts"])
 
     async def reply_in_thread(self, link: str, text: str) -> Posted:
-        """Reply under the Slack message `link` points at."""
+        """Reply under the Slack message `link` points at; `text` is shown as written."""
         target = thread_of(link)
         if target is None:
             raise ValueError(f"not a Slack message link: {link}")
         channel, ts = target
         response = await self.client.chat_postMessage(
-            token=await self.token_for(None), channel=channel, thread_ts=ts, text=text
+            token=await self.token_for(None),
+            channel=channel,
+            thread_ts=ts,
+            text=escape_mrkdwn(text),
         )
         return Posted(channel, response["ts"])

@@ -31,6 +31,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kind", "key"),
     )
+    # what the monthly programme did before notices existed: months assigned, DMs sent
+    columns = 'kind, "key", status, attempts, error, message_ref, created_at, sent_at'
+    op.execute(
+        f"INSERT INTO notice ({columns})"
+        " SELECT 'assignment', month, 'sent', 1, '', '', MIN(assigned_at), MIN(assigned_at)"
+        " FROM complaintassignment WHERE origin = 'monthly' GROUP BY month"
+    )
+    op.execute(
+        f"INSERT INTO notice ({columns})"
+        " SELECT 'assigned', CAST(id AS VARCHAR(100)), 'sent', 1, '', '', assigned_at, assigned_at"
+        " FROM complaintassignment WHERE origin = 'monthly'"
+    )
     with op.batch_alter_table("complaintassignment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(  # a complaint taken with `claim` was claimed when it was assigned
