@@ -22,6 +22,7 @@ from bot import complaints, executives
 from bot.complaints import ProgrammeError
 from bot.core import Upside
 from bot.delivery import DeliveryError, deliver, due_period
+from bot.markup import escape_mrkdwn, link
 from bot.models import Department, Executive, Topic, TopicCorrection, utcnow
 from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
 
@@ -448,9 +449,10 @@ def name_list(option: str | None) -> list[str] | None:
 
 
 def _line(complaint: complaints.ComplaintView) -> str:
-    topic = f" · {complaint.topic}" if complaint.topic else ""
-    source = f" · <{complaint.link}|source>" if complaint.link else ""
-    return f"• #{complaint.id} ({complaint.score:+.2f}{topic}{source}) “{complaint.text[:280]}”"
+    topic = f" · {escape_mrkdwn(complaint.topic)}" if complaint.topic else ""
+    source = f" · {link(complaint.link, 'source')}" if complaint.link else ""
+    words = escape_mrkdwn(complaint.text[:280])
+    return f"• #{complaint.id} ({complaint.score:+.2f}{topic}{source}) “{words}”"
 
 
 def _number(word: str) -> int:

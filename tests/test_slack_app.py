@@ -277,6 +277,23 @@ async def test_channel_messages_are_stored_once_and_bots_own_ignored(harness):
     assert items[1].author == review.get("username") or items[1].author == review["bot_id"]
 
 
+async def test_text_is_stored_as_people_wrote_it_and_quoted_escaped(harness):
+    typed = "Terrible: charged twice &amp; nobody answers. Disgraceful <!channel>"
+    message = fixture("message_channel") | {"channel": FEEDBACK_CHANNEL, "text": typed}
+    assert await harness.event(message, "Ev150") == 200
+    assert (
+        harness.items()[0].text
+        == "Terrible: charged twice & nobody answers. Disgraceful <!channel>"
+    )
+    await harness.command('topics add "R&amp;D ideas" --department Product', user=ADMIN)
+    with harness.core.session() as session:
+        assert session.exec(select(Topic).where(Topic.name == "R&D ideas")).first()
+    harness.core.worker.run_pending()
+    listed = await harness.command("queue")
+    assert "twice &amp; nobody" in listed and "&lt;!channel&gt;" in listed
+    assert "<!channel>" not in listed
+
+
 async def test_edits_and_deletions_follow_the_source(harness):
     message = fixture("message_channel") | {"channel": FEEDBACK_CHANNEL}
     await harness.event(message, "Ev200")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.digest import Digest, Quote
+from bot.markup import ENTITIES, escape_mrkdwn, link
 
 MAX_BLOCKS = 50
 HEADER_CHARS = 150
@@ -22,7 +23,6 @@ NAME_CHARS = 100  # a source or topic name shown inline
 TOP_TOPICS = 5
 WRONG_TOPIC = "wrong_topic"
 
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _EMOJI = {
     "negative": ":red_circle:",
     "neutral": ":white_circle:",
@@ -107,27 +107,12 @@ def escape_clipped(text: str, limit: int) -> str:
         return escaped
     kept, size = [], 1  # the ellipsis
     for char in text:
-        piece = _ENTITIES.get(char, char)
+        piece = ENTITIES.get(char, char)
         if size + len(piece) > limit:
             break
         kept.append(piece)
         size += len(piece)
     return "".join(kept) + "…"
-
-
-def escape_mrkdwn(text: str) -> str:
-    """`text` with Slack's control characters (&, <, >) escaped."""
-    return "".join(_ENTITIES.get(char, char) for char in text)
-
-
-def unescape_mrkdwn(text: str) -> str:
-    """What a person typed, from the escaped form in which Slack sends message text."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def link(url: str, label: str) -> str:
-    """A mrkdwn link to `url`; "|" would end the URL inside <url|label>, so it is encoded."""
-    return f"<{escape_mrkdwn(url.replace('|', '%7C'))}|{label}>"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from adapters.slack.blocks import unescape_mrkdwn
 from adapters.slack.context import SlackContext
 from bot.commands import Invocation
+from bot.markup import unescape_mrkdwn
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:

@@ -17,11 +17,12 @@ from asyncio import to_thread
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import TEXT_CHARS, escape_clipped, escape_mrkdwn, link, section
+from adapters.slack.blocks import TEXT_CHARS, escape_clipped, section
 from adapters.slack.context import SlackContext
 from bot import complaints
 from bot.commands import refusal, resolved_reply
 from bot.complaints import ComplaintView, ProgrammeError
+from bot.markup import escape_mrkdwn, link
 
 log = logging.getLogger(__name__)
 CLAIM, RELEASE, RESOLVE = "complaint_claim", "complaint_release", "complaint_resolve"

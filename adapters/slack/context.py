@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import InboundFeedback
-from adapters.slack.blocks import unescape_mrkdwn
 from bot.commands import Actor, Commands
 from bot.core import Upside
+from bot.markup import unescape_mrkdwn
 
 SOURCE = "slack"
 GROUP_TTL = 300.0  # seconds an admin group's membership is trusted before asking Slack again

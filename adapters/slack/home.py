@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from adapters.slack.blocks import escape_mrkdwn, section
+from adapters.slack.blocks import section
 from adapters.slack.context import SlackContext
 from bot import complaints
 from bot.digest import DepartmentMood, department_moods
+from bot.markup import escape_mrkdwn
 from bot.models import Executive, Topic, utcnow
 
 DAYS = 7

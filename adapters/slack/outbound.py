@@ -14,12 +14,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Outbound, Posted
-from adapters.slack.blocks import digest_blocks, digest_text, escape_mrkdwn
+from adapters.slack.blocks import digest_blocks, digest_text
 from adapters.slack.complaints import complaint_blocks, complaint_text
 from bot.chart import sentiment_chart
 from bot.complaints import ComplaintView
 from bot.config import Settings
 from bot.digest import Digest
+from bot.markup import escape_mrkdwn
 from bot.scoreboard import Standing, scoreboard_text
 
 log = logging.getLogger(__name__)
