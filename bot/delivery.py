@@ -9,6 +9,7 @@ process that died). A failed post is recorded and never marked as sent.
 from __future__ import annotations
 
 import logging
+from asyncio import to_thread
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -33,20 +34,17 @@ class DeliveryError(RuntimeError):
 async def deliver(
     core: Upside, outbound: Outbound, department: Department, start: datetime, end: datetime
 ) -> DigestRun:
-    """Build and post the digest for [start, end) unless this period was posted already."""
-    with core.session() as session:
-        values = {"department_id": department.id, "period_start": start, "period_end": end}
-        insert_new(session, DigestRun, ["department_id", "period_end"], **values)
-        run = session.exec(
-            select(DigestRun).where(
-                DigestRun.department_id == department.id, DigestRun.period_end == end
-            )
-        ).one()
-    if not _take(core, DigestRun, run.id):
+    """Build and post the digest for [start, end) unless this period was posted already.
+
+    The database work runs in a thread, so a large digest never holds up the event loop
+    that answers Slack.
+    """
+    run = await to_thread(_digest_run, core, department, start, end)
+    if not await to_thread(_take, core, DigestRun, run.id):
         return run
-    digest = core.digest(department, run.period_start, run.period_end)
-    if not digest.volume and department.quiet == "skip":
-        return _finish(core, DigestRun, run.id, status="skipped")  # by the department's choice
+    digest = await to_thread(core.digest, department, run.period_start, run.period_end)
+    if not digest.volume and department.quiet == "skip":  # by the department's choice
+        return await to_thread(_finish, core, DigestRun, run.id, status="skipped")
     posted = await _post(
         core,
         DigestRun,
@@ -54,7 +52,7 @@ async def deliver(
         lambda: outbound.post_digest(department.channel, digest),
         f"{department.name}'s digest",
     )
-    return _finish(core, DigestRun, run.id, status="sent", message_ref=posted)
+    return await to_thread(_finish, core, DigestRun, run.id, status="sent", message_ref=posted)
 
 
 async def send_once(
@@ -65,16 +63,31 @@ async def send_once(
     Raises DeliveryError when the platform cannot be reached; the notice is then
     recorded as failed and the next call with the same kind and key sends it.
     """
-    with core.session() as session:
-        insert_new(session, Notice, ["kind", "key"], kind=kind, key=key)
-        notice_id = session.exec(
-            select(Notice.id).where(Notice.kind == kind, Notice.key == key)
-        ).one()
-    if not _take(core, Notice, notice_id):
+    notice_id = await to_thread(_notice, core, kind, key)
+    if not await to_thread(_take, core, Notice, notice_id):
         return False
     posted = await _post(core, Notice, notice_id, send, f"the {kind} notice {key}")
-    _finish(core, Notice, notice_id, status="sent", message_ref=posted)
+    await to_thread(_finish, core, Notice, notice_id, status="sent", message_ref=posted)
     return True
+
+
+def _digest_run(core: Upside, department: Department, start: datetime, end: datetime) -> DigestRun:
+    """The department's run for the period ending at `end`, created if new."""
+    with core.session() as session:
+        values = {"department_id": department.id, "period_start": start, "period_end": end}
+        insert_new(session, DigestRun, ["department_id", "period_end"], **values)
+        return session.exec(
+            select(DigestRun).where(
+                DigestRun.department_id == department.id, DigestRun.period_end == end
+            )
+        ).one()
+
+
+def _notice(core: Upside, kind: str, key: str) -> int:
+    """The id of the notice (kind, key), created if new."""
+    with core.session() as session:
+        insert_new(session, Notice, ["kind", "key"], kind=kind, key=key)
+        return session.exec(select(Notice.id).where(Notice.kind == kind, Notice.key == key)).one()
 
 
 async def _post(
@@ -88,7 +101,8 @@ async def _post(
     try:
         posted = await send()
     except Exception as exc:
-        _finish(core, model, row_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        await to_thread(_finish, core, model, row_id, status="failed", error=error)
         raise DeliveryError(f"could not post {what}: {exc}") from exc
     return f"{posted.channel} {posted.ref}"
 

@@ -21,6 +21,7 @@ after 1, 2, 4 … minutes, then every hour.
 from __future__ import annotations
 
 import logging
+from asyncio import to_thread
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,7 @@ Due = tuple[str, str, Callable[[], Awaitable[Posted]]]  # kind, key, how to send
 
 async def follow_up(core: Upside, outbound: Outbound, now: datetime) -> int:
     """Send every follow-up due by `now` and not sent yet; returns how many went out."""
-    held = _open_assignments(core)
+    held = await to_thread(_open_assignments, core)
     due = [
         *_assigned(core, outbound, held, now),
         *_reminders(core, outbound, held, now),
@@ -62,12 +63,13 @@ async def follow_up(core: Upside, outbound: Outbound, now: datetime) -> int:
 
 async def tell_assigned(core: Upside, outbound: Outbound, now: datetime) -> int:
     """DM every recent monthly assignment its executive has not been told of yet."""
-    return await _send(core, _assigned(core, outbound, _open_assignments(core), now))
+    held = await to_thread(_open_assignments, core)
+    return await _send(core, _assigned(core, outbound, held, now))
 
 
 async def _send(core: Upside, due: list[Due]) -> int:
     sent = 0
-    for kind, key, send in _unsent(core, due):
+    for kind, key, send in await to_thread(_unsent, core, due):
         try:
             sent += await send_once(core, kind, key, send)
         except DeliveryError as exc:
@@ -152,7 +154,7 @@ def _scoreboard(core: Upside, outbound: Outbound, now: datetime) -> list[Due]:
     month = fire.strftime("%Y-%m")
 
     async def post() -> Posted:
-        standings = scoreboard(core, month)  # read when sent, so a retry is up to date
+        standings = await to_thread(scoreboard, core, month)  # read when sent: up to date
         return await outbound.post_scoreboard(channel, month, standings)
 
     return [("scoreboard", month, post)]
@@ -187,7 +189,7 @@ def _complaint_dm(
     core: Upside, outbound: Outbound, step: ComplaintAssignment, boss: Executive, intro: str
 ) -> Callable[[], Awaitable[Posted]]:
     async def send() -> Posted:
-        view = complaints.complaint(core, step.feedback_id, boss.id)
+        view = await to_thread(complaints.complaint, core, step.feedback_id, boss.id)
         return await outbound.send_complaint(boss.user_id, view, intro)
 
     return send

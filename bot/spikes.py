@@ -9,6 +9,7 @@ post is tried again on the next check.
 from __future__ import annotations
 
 import logging
+from asyncio import to_thread
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,7 +87,7 @@ async def alert_spikes(core: Upside, outbound: Outbound, now: datetime) -> int:
     """Tell each spiking topic's department once; returns how many alerts went out."""
     hours = core.settings.spike_window_hours
     sent = 0
-    for spike in find_spikes(core, now):
+    for spike in await to_thread(find_spikes, core, now):  # never holding up the event loop
         text = (
             f":rotating_light: Spike in *{spike.topic}*: {spike.negative} negative items in the "
             f"last {hours} hours, against about {spike.usual:.1f} usually. "
