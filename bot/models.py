@@ -175,7 +175,23 @@ class ComplaintAssignment(SQLModel, table=True):
     released_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
-class Notice(SQLModel, table=True):
+class Delivery(SQLModel):
+    """What every message sent exactly once records: its state, attempts and times.
+
+    ``bot.delivery`` moves the state: pending → sending → sent, or failed and taken
+    again later; a digest for a quiet period may end as skipped.
+    """
+
+    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|skipped|failed
+    attempts: int = 0
+    error: str = ""
+    message_ref: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class Notice(Delivery, table=True):
     """A step of the executive programme done at most once per (kind, key).
 
     Messages: ``assigned`` and ``reminder`` (key: the assignment id), ``nudge`` (key: ISO
@@ -189,16 +205,9 @@ class Notice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)
     key: str = Field(max_length=100)
-    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|failed
-    attempts: int = 0
-    error: str = ""
-    message_ref: str = Field(default="", max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    started_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
-class DigestRun(SQLModel, table=True):
+class DigestRun(Delivery, table=True):
     """One department's digest for one period; the unique key makes a double post impossible."""
 
     __table_args__ = (UniqueConstraint("department_id", "period_end"),)
@@ -207,13 +216,6 @@ class DigestRun(SQLModel, table=True):
     department_id: int = Field(foreign_key="department.id")
     period_start: datetime = Field(sa_column=_when())
     period_end: datetime = Field(sa_column=_when())
-    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|skipped|failed
-    attempts: int = 0
-    error: str = ""
-    message_ref: str = Field(default="", max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    started_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class WatchedChannel(SQLModel, table=True):
