@@ -255,11 +255,12 @@ def digest(
 
 def _month(value: str) -> str:
     """A YYYY-MM option, checked."""
-    import re
+    from bot.scoreboard import checked_month
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise fail(f"--month must look like 2026-12, not {value!r}")
-    return value
+    try:
+        return checked_month(value)
+    except ValueError as exc:
+        raise fail(f"--month: {exc}") from None
 
 
 Month = Annotated[str, typer.Option(help="The month, YYYY-MM.", metavar="YYYY-MM")]

@@ -24,6 +24,7 @@ from bot.core import Upside
 from bot.delivery import DeliveryError, deliver, due_period
 from bot.markup import escape_mrkdwn, link
 from bot.models import Department, Executive, Topic, TopicCorrection, utcnow
+from bot.scoreboard import checked_month, scoreboard, scoreboard_text
 from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
 
 HELP = {
@@ -50,6 +51,8 @@ HELP = {
     "mine": "`mine` — your open complaints (executives)",
     "resolve": "`resolve ID NOTE` — close your complaint with what was done (executives)",
     "release": "`release ID` — hand your complaint back to the queue (executives)",
+    "scoreboard": "`scoreboard [YYYY-MM]` — the executives' month, this one by default "
+    "(executives and admins)",
     "execs": (
         "`execs` — list executives\n"
         "`execs add @user [--name NAME] [--quota 3] [--topics A,B] [--departments X,Y]` "
@@ -374,6 +377,14 @@ class Commands:
         feedback_id = _number(words[0])
         await to_thread(complaints.release, self.core, invocation.actor.user_id, feedback_id)
         return f"Complaint #{feedback_id} is back in the queue."
+
+    async def _scoreboard(self, invocation: Invocation, words: list[str]) -> str:
+        if not invocation.actor.is_admin:
+            await to_thread(complaints.is_executive, self.core, invocation.actor.user_id)
+        if len(words) > 1:
+            raise UsageError("use `scoreboard` or `scoreboard 2026-11`")
+        month = checked_month(words[0]) if words else f"{utcnow():%Y-%m}"
+        return scoreboard_text(month, await to_thread(scoreboard, self.core, month))
 
     async def _execs(self, invocation: Invocation, words: list[str]) -> str:
         action, rest = (words[0], words[1:]) if words else ("list", [])

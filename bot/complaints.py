@@ -88,6 +88,12 @@ def executive(session: Session, user_id: str) -> Executive:
     return found
 
 
+def is_executive(core: Upside, user_id: str) -> None:
+    """Raise PermissionError unless `user_id` is an active executive."""
+    with core.session() as session:
+        executive(session, user_id)
+
+
 def claim(core: Upside, user_id: str, feedback_id: int | None = None) -> ComplaintView:
     """Take a complaint: the one given, or the worst unassigned one."""
     with core.session() as session:

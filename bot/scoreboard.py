@@ -7,6 +7,7 @@ assigned to whoever held it, so handing everything back does not flatter anyone.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,13 @@ from sqlmodel import select
 
 from bot.core import Upside
 from bot.models import ComplaintAssignment, Executive
+
+
+def checked_month(value: str) -> str:
+    """`value` if it is a month as YYYY-MM; otherwise ValueError says what is expected."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError(f"a month looks like 2026-12, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,7 +241,7 @@ def test_digest_without_preview_says_why(env) -> None:
 
 def test_assign_checks_the_month_and_runs_once(env):
     invoke(env, "init")
-    assert "must look like 2026-12" in invoke(env, "assign", "--month", "2026-13", code=2).output
+    assert "looks like 2026-12" in invoke(env, "assign", "--month", "2026-13", code=2).output
     first = invoke(env, "assign", "--month", "2026-12").output
     assert "nothing assigned" in first  # no executives and no complaints yet
 
@@ -422,7 +422,7 @@ def test_execs_scoreboard_defaults_to_this_month_and_checks_the_month(env) -> No
     assert cells(board, "Ann") == ["Ann", "0", "0", "0", "0", "—"]
     for bad in ("2026-13", "2026-1", "October"):
         result = invoke(env, "execs", "scoreboard", "--month", bad, code=2)
-        assert f"--month must look like 2026-12, not '{bad}'" in result.output
+        assert f"--month: a month looks like 2026-12, not '{bad}'" in result.output
 
 
 def test_execs_scoreboard_counts_a_months_assignments(env) -> None:

@@ -343,3 +343,22 @@ async def test_only_complaints_can_be_claimed(harness):  # noqa: F811
     assert praise.sentiment == "positive"
     assert f"No complaint #{praise.id}" in await harness.command(f"claim {praise.id}", user=DANA)
     assert "No complaint #999" in await harness.command("claim 999", user=DANA)
+
+
+async def test_executives_and_admins_see_the_scoreboard(harness):  # noqa: F811
+    from datetime import UTC, datetime
+
+    await harness.command("execs add <@UDANA|dana> --name Dana", user=ADMIN)
+    harness.core.ingest([InboundFeedback("webhook", "s1", COMPLAINT)])
+    harness.core.worker.run_pending()
+    complaint = harness.items()[0].id
+    await harness.command(f"claim {complaint}", user=DANA)
+    await harness.command(f"resolve {complaint} Called and refunded", user=DANA)
+    month = f"{datetime.now(UTC):%Y-%m}"
+
+    board = await harness.command("scoreboard", user=DANA)
+    assert f"scoreboard, {month}" in board and f"<@{DANA}>: 1 of 1 resolved" in board
+    assert "1 of 1 complaints resolved" in await harness.command(f"scoreboard {month}", user=ADMIN)
+    assert "needs the *executive* role" in await harness.command("scoreboard", user=ANYONE)
+    assert "looks like 2026-12" in await harness.command("scoreboard 2026-13", user=ADMIN)
+    assert "No executives took part" not in await harness.command("scoreboard 2020-01", user=DANA)
