@@ -254,6 +254,7 @@ async def test_the_monthly_dm_claims_and_resolves_with_buttons(harness):  # noqa
         )
         == 200
     )
+    assert await harness.wait(lambda: bool(harness.slack.calls_to("views.open")))
     form = harness.slack.calls_to("views.open")[-1].args["view"]
     form = json.loads(form) if isinstance(form, str) else form
     assert form["callback_id"] == "complaint_resolve_form"

@@ -393,6 +393,7 @@ async def test_topic_form_creates_a_topic(harness):
         "actions": [{"action_id": "topic_add", "value": "new", "type": "button"}],
     }
     assert await harness.post(interaction_body(click)) == 200
+    assert await harness.wait(lambda: bool(harness.slack.calls_to("views.open")))
     form = harness.slack.calls_to("views.open")[-1].args["view"]
     form = json.loads(form) if isinstance(form, str) else form
     assert form["callback_id"] == "topic_form"

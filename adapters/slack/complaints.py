@@ -88,9 +88,10 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def refuse(respond: AsyncRespond, exc: Exception) -> None:
         await respond(text=refusal(exc), replace_original=False, response_type="ephemeral")
 
-    @app.action(CLAIM)
-    async def claim(ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+    async def acknowledge(ack: AsyncAck) -> None:
         await ack()
+
+    async def claim(body: dict, action: dict, respond: AsyncRespond) -> None:
         try:
             complaint = await to_thread(
                 complaints.claim, ctx.core, body["user"]["id"], int(action["value"])
@@ -100,9 +101,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return
         await redraw(respond, complaint, "It's yours.")
 
-    @app.action(RELEASE)
-    async def release(ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
-        await ack()
+    async def release(body: dict, action: dict, respond: AsyncRespond) -> None:
         feedback_id = int(action["value"])
         try:
             await to_thread(complaints.release, ctx.core, body["user"]["id"], feedback_id)
@@ -112,9 +111,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         complaint = await to_thread(complaints.complaint, ctx.core, feedback_id)
         await redraw(respond, complaint, "You handed it back to the queue.")
 
-    @app.action(RESOLVE)
-    async def open_form(ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient) -> None:
-        await ack()
+    async def open_form(body: dict, action: dict, client: AsyncWebClient) -> None:
         where = {"id": int(action["value"])}
         if body.get("container", {}).get("type") == "message":  # the DM to re-draw afterwards
             where |= {
@@ -155,6 +152,10 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
                 blocks=complaint_blocks(complaint, intro),
             )
 
+    # Slack hears back at once; the work follows (Slack waits 3 seconds at most)
+    app.action(CLAIM)(ack=acknowledge, lazy=[claim])
+    app.action(RELEASE)(ack=acknowledge, lazy=[release])
+    app.action(RESOLVE)(ack=acknowledge, lazy=[open_form])
     app.view(RESOLVE_FORM)(ack=check, lazy=[resolve])
 
 

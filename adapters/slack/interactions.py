@@ -35,9 +35,10 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 
     app.shortcut(SHORTCUT)(ack=store_shared, lazy=[thank])
 
-    @app.action(WRONG_TOPIC)
-    async def wrong_topic(ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+    async def acknowledge(ack: AsyncAck) -> None:
         await ack()
+
+    async def wrong_topic(body: dict, action: dict, respond: AsyncRespond) -> None:
         feedback_id, topic = parse_wrong_topic(action["selected_option"]["value"])
         try:
             await to_thread(ctx.core.correct_topic, feedback_id, topic, body["user"]["id"])
@@ -52,15 +53,17 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             response_type="ephemeral",
         )
 
-    @app.action("topic_add")
-    @app.action("topic_edit")
-    async def open_topic_form(ack: AsyncAck, body: dict, action: dict) -> None:
-        await ack()
+    async def open_topic_form(body: dict, action: dict) -> None:
         if not (await ctx.actor(body["user"]["id"])).is_admin:
             return
         name = action["value"] if action["action_id"] == "topic_edit" else ""
         view = await to_thread(_topic_form, ctx, name)
         await ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    # Slack hears back at once; the work follows (Slack waits 3 seconds at most)
+    app.action(WRONG_TOPIC)(ack=acknowledge, lazy=[wrong_topic])
+    for action_id in ("topic_add", "topic_edit"):
+        app.action(action_id)(ack=acknowledge, lazy=[open_topic_form])
 
     @app.view(TOPIC_FORM)
     async def save_topic(ack: AsyncAck, body: dict, view: dict) -> None:
