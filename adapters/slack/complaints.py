@@ -37,7 +37,7 @@ _LABELS = {CLAIM: "Claim", RELEASE: "Release", RESOLVE: "Resolve"}
 _STATES = {
     "assigned": "Assigned to you: *Claim* it to say you are on it.",
     "claimed": "Yours: you claimed it.",
-    "open": "In the queue: anyone of the executives may claim it.",
+    "open": "In the queue: any executive may claim it.",
     "resolved": "Resolved.",
 }
 
