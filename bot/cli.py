@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -39,13 +41,20 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextmanager
+def refused(*errors: type[Exception]) -> Iterator[None]:
+    """Turn an expected error (bad setting, unknown name, bad value) into a red error and exit 2."""
+    try:
+        yield
+    except errors as exc:
+        raise fail(str(exc)) from None
+
+
 @app.callback()
 def main(ctx: typer.Context) -> None:
     """Read settings once; an invalid setting stops here, naming the variable."""
-    try:
+    with refused(ConfigError):
         settings = load_settings()
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     if settings.log_level != "DEBUG":  # migrations at start-up are routine, not news
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -75,10 +84,8 @@ def init(
     ] = None,
 ) -> None:
     """Create the database and load departments and topics (the starter set by default)."""
-    try:
+    with refused(ConfigFileError):
         topics_file = read_topics_file(config)
-    except ConfigFileError as exc:
-        raise fail(str(exc)) from None
     core = _core(ctx)
     with core.session() as session:
         departments, topics = apply_topics_file(session, topics_file)
@@ -96,10 +103,8 @@ def import_file(
     from adapters.importer import ImportFormatError
 
     core = _core(ctx)
-    try:
+    with refused(ImportFormatError):
         summary = import_feedback(core, file, source)
-    except ImportFormatError as exc:
-        raise fail(str(exc)) from None
     print_import_summary(summary)
     if classify:
         classify_pending(core)
@@ -241,10 +246,8 @@ def digest(
     from adapters.console import ConsoleOutbound
 
     core = _core(ctx)
-    try:
+    with refused(UnknownDepartment):
         target = core.department(department)
-    except UnknownDepartment as exc:
-        raise fail(str(exc)) from None
     from bot.delivery import due_period
 
     end = datetime.now(UTC)
@@ -332,10 +335,8 @@ def execs_add(
     from bot.commands import name_list
     from bot.executives import enrol
 
-    try:
+    with refused(LookupError, ValueError):
         boss = enrol(_core(ctx), user, name, quota, name_list(topics), name_list(departments))
-    except (LookupError, ValueError) as exc:
-        raise fail(str(exc)) from None
     console.print(
         f"{escape(boss.name)} ({escape(boss.user_id)}) is an executive, {boss.quota} a month"
     )
@@ -351,10 +352,8 @@ def execs_away(
     """Mark an executive out of office: no assignments, reminders or nudges meanwhile."""
     from bot.executives import set_away
 
-    try:
+    with refused(LookupError, ValueError):
         set_away(_core(ctx), user, start.date(), end.date())
-    except (LookupError, ValueError) as exc:
-        raise fail(str(exc)) from None
     console.print(f"{escape(user)} is away {start:%Y-%m-%d} to {end:%Y-%m-%d}")
 
 
@@ -365,10 +364,8 @@ def execs_back(
     """Clear an executive's absence."""
     from bot.executives import set_away
 
-    try:
+    with refused(LookupError):
         set_away(_core(ctx), user, None, None)
-    except LookupError as exc:
-        raise fail(str(exc)) from None
     console.print(f"{escape(user)} is back")
 
 
@@ -379,10 +376,8 @@ def execs_remove(
     """Take an executive off the programme; their open complaints go back to the queue."""
     from bot.executives import retire
 
-    try:
+    with refused(LookupError):
         handed_back = retire(_core(ctx), user)
-    except LookupError as exc:
-        raise fail(str(exc)) from None
     console.print(
         f"{escape(user)} is no longer an executive; their record stays and their "
         f"{handed_back} open complaint(s) are back in the queue"

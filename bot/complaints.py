@@ -145,7 +145,7 @@ def open_complaints(core: Upside, executive_id: int) -> list[ComplaintView]:
     """An executive's open (assigned or claimed) complaints, oldest first."""
     with core.session() as session:
         rows = session.exec(
-            select(FeedbackItem, Topic.name, ComplaintAssignment.claimed_at)
+            select(FeedbackItem, Topic.name, ComplaintAssignment)
             .join(ComplaintAssignment, ComplaintAssignment.feedback_id == FeedbackItem.id)
             .join(Topic, Topic.id == FeedbackItem.topic_id, isouter=True)
             .where(
@@ -154,9 +154,7 @@ def open_complaints(core: Upside, executive_id: int) -> list[ComplaintView]:
             )
             .order_by(ComplaintAssignment.assigned_at, ComplaintAssignment.id)
         ).all()
-    return [
-        _view(item, topic, "claimed" if claimed else "assigned") for item, topic, claimed in rows
-    ]
+    return [_view(item, topic, _state(held)) for item, topic, held in rows]
 
 
 def complaint(core: Upside, feedback_id: int, executive_id: int | None = None) -> ComplaintView:
@@ -166,11 +164,16 @@ def complaint(core: Upside, feedback_id: int, executive_id: int | None = None) -
         if item is None:
             raise ProgrammeError(f"No complaint #{feedback_id}.")
         held = _live(session, feedback_id, executive_id) if executive_id else None
-        status = "open"
-        if held is not None:
-            status = held.status if held.status == "resolved" else "assigned"
-            status = "claimed" if status == "assigned" and held.claimed_at else status
-        return _view(item, _topic(session, item), status)
+        return _view(item, _topic(session, item), _state(held))
+
+
+def _state(held: ComplaintAssignment | None) -> str:
+    """A complaint's status as its holder sees it (see `ComplaintView`)."""
+    if held is None:
+        return "open"
+    if held.status == "resolved":
+        return "resolved"
+    return "claimed" if held.claimed_at else "assigned"
 
 
 def resolve(core: Upside, user_id: str, feedback_id: int, note: str) -> ComplaintView:
