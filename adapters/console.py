@@ -9,10 +9,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from adapters.base import Outbound, Posted
-from bot.complaints import ComplaintView
-from bot.digest import Digest, Quote
-from bot.scoreboard import Standing, duration
+from bot.messages import Message
+from bot.ports import Address, Outbound, Posted
+from bot.executives.views import ComplaintView
+from bot.digests.digest import Digest, Quote
+from bot.executives.views import Standing, duration
 
 _STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
 
@@ -90,49 +91,57 @@ def _quote(quote: Quote, style: str) -> Text:
 
 
 class ConsoleOutbound(Outbound):
-    """Prints what would be posted; every post gets a local reference."""
+    """Prints what would be posted, whatever the platform; every post gets a local reference."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
         self._refs = count(1)
 
-    def _posted(self, channel: str) -> Posted:
-        return Posted(channel=channel, ref=f"console-{next(self._refs)}")
+    def _posted(self, where: str) -> Posted:
+        return Posted(channel=where, ref=f"console-{next(self._refs)}")
 
-    async def post_digest(self, channel: str, digest: Digest) -> Posted:
+    def _heading(self, where: Address, note: str = "") -> None:
+        self.console.print(Text(f"→ {where.id or '(no channel)'}{note}", style="dim"))
+
+    async def post_digest(self, channel: Address, digest: Digest) -> Posted:
         """Print the digest under its channel's name."""
-        self.console.print(Text(f"→ {channel or '(no channel)'}", style="dim"))
+        self._heading(channel)
         self.console.print(render_digest(digest))
-        return self._posted(channel)
+        return self._posted(channel.id)
 
-    async def post_alert(self, channel: str, department: str, text: str) -> Posted:
+    async def post_alert(self, channel: Address, department: str, message: Message) -> Posted:
         """Print an alert under its channel's name."""
-        self.console.print(Text(f"→ {channel or '(no channel)'} ({department})", style="dim"))
-        self.console.print(Text(text, style="bold red"))
-        return self._posted(channel)
+        self._heading(channel, f" ({department})")
+        self.console.print(Text(message.plain(), style="bold red"))
+        return self._posted(channel.id)
 
-    async def post_scoreboard(self, channel: str, month: str, standings: list[Standing]) -> Posted:
+    async def post_scoreboard(
+        self, channel: Address, month: str, standings: list[Standing]
+    ) -> Posted:
         """Print the scoreboard under its channel's name."""
-        self.console.print(Text(f"→ {channel or '(no channel)'}", style="dim"))
+        self._heading(channel)
         self.console.print(render_scoreboard(month, standings))
-        return self._posted(channel)
+        return self._posted(channel.id)
 
-    async def send_direct(self, user: str, text: str) -> Posted:
+    async def send_direct(self, person: Address, message: Message) -> Posted:
         """Print a direct message."""
-        self.console.print(Text.assemble((f"DM → {user} ", "dim"), text))
-        return self._posted(user)
+        self.console.print(Text.assemble((f"DM → {person.id} ", "dim"), message.plain()))
+        return self._posted(person.id)
 
-    async def send_complaint(self, user: str, complaint: ComplaintView, intro: str) -> Posted:
+    async def send_complaint(self, person: Address, complaint: ComplaintView, intro: str) -> Posted:
         """Print the complaint and the commands that stand in for its buttons."""
         topic = f" · {complaint.topic}" if complaint.topic else ""
         source = f"\n  source: {complaint.link}" if complaint.link else ""
         return await self.send_direct(
-            user,
-            f"{intro}\n  #{complaint.id} ({complaint.score:+.2f}{topic}) “{complaint.text}”{source}"
-            f"\n  claim {complaint.id} · release {complaint.id} · resolve {complaint.id} NOTE",
+            person,
+            Message.text(
+                f"{intro}\n  #{complaint.id} ({complaint.score:+.2f}{topic}) "
+                f"“{complaint.text}”{source}"
+                f"\n  claim {complaint.id} · release {complaint.id} · resolve {complaint.id} NOTE"
+            ),
         )
 
-    async def reply_in_thread(self, link: str, text: str) -> Posted:
+    async def reply_in_thread(self, source: str, link: str, message: Message) -> Posted:
         """Print a thread reply."""
-        self.console.print(f"[dim]reply → {link}[/] {text}")
+        self.console.print(Text.assemble((f"reply → {link} ", "dim"), message.plain()))
         return self._posted(link)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from adapters.base import InboundFeedback
+from bot.ports import InboundFeedback
 from adapters.records import FeedbackRecord, describe
 
 

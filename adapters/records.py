@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.base import InboundFeedback
+from bot.ports import InboundFeedback
 
 
 class FeedbackRecord(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from adapters.records import FeedbackRecord, describe
 from bot.core import Upside
-from bot.ingest import validate
+from bot.intake.ingest import validate
 
 _BODY = TypeAdapter(FeedbackRecord | list[FeedbackRecord])
 MAX_ITEMS = 1000

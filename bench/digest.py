@@ -33,9 +33,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-import bot.digest
+import bot.digests.build
 from bot.db import make_engine, session_scope, upgrade
-from bot.digest import CHART_DAYS, build_digest
+from bot.digests.build import CHART_DAYS, build_digest
 from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
 
 POSTGRES_URL = os.environ.get(

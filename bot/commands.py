@@ -2,12 +2,12 @@
 
     reply = await Commands(core, outbound).run(Invocation(actor, "topics list", "C1", "t1"))
 
-Adapters work out who is asking (`Actor`) and show the returned text privately.
+Adapters work out who is asking (`Actor`), turn mentions into `@ID` (people) and `#ID`
+(channels) before the router sees the text, and render the returned `Message`.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
 from asyncio import to_thread
 from collections.abc import Awaitable, Callable
@@ -17,15 +17,17 @@ from datetime import date
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from adapters.base import InboundFeedback, Outbound
-from bot import complaints, executives
-from bot.complaints import ProgrammeError
-from bot.core import Upside
-from bot.delivery import DeliveryError, deliver, due_period
-from bot.markup import escape_mrkdwn, link
+from bot.core import RoleRequired, Upside
+from bot.digests.delivery import DeliveryError, deliver, due_period
+from bot.executives import complaints
+from bot.executives import roster as executives
+from bot.executives.complaints import ProgrammeError
+from bot.executives.scoreboard import checked_month, scoreboard, scoreboard_message
+from bot.executives.views import ComplaintView
+from bot.intake.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
+from bot.messages import ChannelRef, Code, Link, Mention, Message, Said, Strong, bullets, para
 from bot.models import Department, Executive, Topic, TopicCorrection, utcnow
-from bot.scoreboard import checked_month, scoreboard, scoreboard_text
-from bot.topics import DepartmentConfig, TopicConfig, add_examples, remove_topic, save_topic
+from bot.ports import Address, InboundFeedback, Outbound
 
 HELP = {
     "feedback": "`feedback TEXT` — send customer feedback in",
@@ -61,7 +63,6 @@ HELP = {
         " (admins)"
     ),
 }
-_CHANNEL = re.compile(r"^<#(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$")
 _OPTIONS = {
     "department",
     "description",
@@ -82,36 +83,47 @@ _OPTIONS = {
 class Actor:
     """Who runs a command, as the adapter established it."""
 
-    user_id: str
+    person: Address
     is_admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """One command: who, what text, where, and a platform id unique to this invocation."""
+    """One command: who, what text, in which channel, and a platform id unique to it."""
 
     actor: Actor
     text: str
     channel_id: str
     invocation_id: str
-    platform: str = "slack"
-    workspace: str = ""  # the platform's workspace or tenant id, where there can be several
+
+    @property
+    def platform(self) -> str:
+        """Where the command was typed: slack or teams."""
+        return self.actor.person.platform
+
+    def person(self, word: str) -> Address:
+        """A person named in the command (`@ID`), on the invoker's platform and workspace."""
+        return Address(self.platform, user_id(word), self.actor.person.workspace)
 
 
 class UsageError(Exception):
     """The command's words are off; the message says how to use it."""
 
 
-def usage(topic: str | None = None) -> str:
+def usage(topic: str | None = None) -> Message:
     """Help for one command, or for all of them."""
     if topic in HELP:
-        return HELP[topic]
-    return "*Upside commands*\n" + "\n".join(HELP.values()) + "\n`help` — this message"
+        return Message.text(HELP[topic])
+    return (
+        Message.of(para(Strong("Upside commands")))
+        + Message.text("\n".join(HELP.values()))
+        + Message.text("`help` — this message")
+    )
 
 
 def _admin_only(actor: Actor) -> None:
     if not actor.is_admin:
-        raise PermissionError("this needs the *admin* role; ask an Upside admin")
+        raise RoleRequired("admin")
 
 
 def _split(words: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -132,18 +144,9 @@ def _split(words: list[str]) -> tuple[list[str], dict[str, str]]:
     return positional, options
 
 
-def _channel_option(given: str | None, current: str) -> str:
-    """A channel typed in a command: Slack's escaped mention becomes its id."""
-    if given is None:
-        return current
-    match = _CHANNEL.match(given)
-    return match.group("id") if match else given
-
-
 def channel_id(word: str) -> str:
-    """A channel reference as Slack escapes it (`<#C123|name>`) or a bare id."""
-    match = _CHANNEL.match(word)
-    return match.group("id") if match else word.lstrip("#")
+    """A channel named in a command (`#ID`, as adapters pass mentions on) or a bare id."""
+    return word.strip().lstrip("#")
 
 
 class Commands:
@@ -159,41 +162,43 @@ class Commands:
         self.outbound = outbound
         self.on_topics_changed = on_topics_changed
 
-    async def run(self, invocation: Invocation) -> str:
+    async def run(self, invocation: Invocation) -> Message:
         """The reply to show the person; never raises for bad input or a missing role."""
         try:
             words = shlex.split(invocation.text)
         except ValueError as exc:
-            return f"I could not read that: {exc}.\n{usage()}"
+            return Message.text(f"I could not read that: {exc}.") + usage()
         if not words or words[0] == "help":
             return usage(words[1] if len(words) > 1 else None)
         handler = getattr(self, f"_{words[0]}", None)
         if words[0] not in HELP or handler is None:
-            return f"Unknown command `{words[0]}`.\n{usage()}"
+            return Message.of(para("Unknown command ", Code(words[0]), ".")) + usage()
         try:
             return await handler(invocation, words[1:])
         except (PermissionError, ProgrammeError) as exc:
             return refusal(exc)
         except UsageError as exc:
-            return f"{exc}.\nUsage:\n{usage(words[0])}"
+            return Message.text(f"{exc}.\nUsage:") + usage(words[0])
         except (LookupError, ValidationError, ValueError) as exc:
-            return f"{exc}\nUsage:\n{usage(words[0])}"
+            return Message.text(f"{exc}\nUsage:") + usage(words[0])
 
-    async def _feedback(self, invocation: Invocation, words: list[str]) -> str:
+    async def _feedback(self, invocation: Invocation, words: list[str]) -> Message:
         text = " ".join(words)
         item = InboundFeedback(
             source=f"{invocation.platform}-command",
             external_id=invocation.invocation_id,
             text=text,
             channel=invocation.channel_id,
-            author=invocation.actor.user_id,
+            author=invocation.actor.person.id,
         )
         result = self.core.ingest([item]).results[0]
         if result.outcome == "rejected":
             raise UsageError(f"Not stored: {result.reason}")
-        return f"Thanks — stored as feedback #{result.id}. It will reach the right department."
+        return Message.text(
+            f"Thanks — stored as feedback #{result.id}. It will reach the right department."
+        )
 
-    async def _topics(self, invocation: Invocation, words: list[str]) -> str:
+    async def _topics(self, invocation: Invocation, words: list[str]) -> Message:
         action, rest = (words[0], words[1:]) if words else ("list", [])
         if action == "list":
             return self._topic_list()
@@ -229,9 +234,9 @@ class Commands:
                 )
                 save_topic(session, entry, self.core.department(department))
         await self._topics_changed()
-        return f"Topic `{name}` saved."
+        return Message.of(para("Topic ", Strong(name), " saved."))
 
-    async def _remove_topic(self, session: Session, topic: Topic) -> str:
+    async def _remove_topic(self, session: Session, topic: Topic) -> Message:
         used = session.exec(
             select(TopicCorrection.id).where(
                 (TopicCorrection.to_topic_id == topic.id)
@@ -239,24 +244,38 @@ class Commands:
             )
         ).first()
         if used is not None:
-            return (
-                f"Topic `{topic.name}` has people's corrections on record, so it stays; "
-                "rename it or change its description with `topics edit` instead."
+            return Message.of(
+                para(
+                    "Topic ",
+                    Strong(topic.name),
+                    " has people's corrections on record, so it stays; rename it or change "
+                    "its description with ",
+                    Code("topics edit"),
+                    " instead.",
+                )
             )
         remove_topic(session, topic)
         session.commit()
         await self._topics_changed()
-        return f"Topic `{topic.name}` removed; its items will be classified again."
+        return Message.of(
+            para("Topic ", Strong(topic.name), " removed; its items will be classified again.")
+        )
 
-    def _topic_list(self) -> str:
+    def _topic_list(self) -> Message:
         with self.core.session() as session:
             rows = session.exec(
                 select(Topic, Department).join(Department, isouter=True).order_by(Topic.name)
             ).all()
         if not rows:
-            return "No topics yet. An admin adds one with `topics add`."
-        return "*Topics*\n" + "\n".join(
-            f"• *{t.name}* → {d.name if d else 'no department'}: {t.description}" for t, d in rows
+            return Message.text("No topics yet. An admin adds one with `topics add`.")
+        return Message.of(
+            para(Strong("Topics")),
+            bullets(
+                [
+                    (Strong(t.name), f" → {d.name if d else 'no department'}: {t.description}")
+                    for t, d in rows
+                ]
+            ),
         )
 
     async def _topics_changed(self) -> None:
@@ -264,15 +283,24 @@ class Commands:
         if self.on_topics_changed:
             await self.on_topics_changed()
 
-    async def _departments(self, invocation: Invocation, words: list[str]) -> str:
+    async def _departments(self, invocation: Invocation, words: list[str]) -> Message:
         action, rest = (words[0], words[1:]) if words else ("list", [])
         if action == "list":
             with self.core.session() as session:
                 departments = session.exec(select(Department).order_by(Department.name)).all()
-            return "*Departments*\n" + "\n".join(
-                f"• *{d.name}*: {d.channel or 'no channel'}, {d.digest_time} {d.timezone}, "
-                f"{d.work_days}"
-                for d in departments
+            return Message.of(
+                para(Strong("Departments")),
+                bullets(
+                    [
+                        (
+                            Strong(d.name),
+                            ": ",
+                            ChannelRef(d.channel) if d.channel else "no channel",
+                            f" ({d.platform}), {d.digest_time} {d.timezone}, {d.work_days}",
+                        )
+                        for d in departments
+                    ]
+                ),
             )
         _admin_only(invocation.actor)
         positional, options = _split(rest)
@@ -289,8 +317,9 @@ class Commands:
             current = department.model_dump(
                 include={"channel", "timezone", "digest_time", "work_days", "holidays", "quiet"}
             )
+            given = options.get("channel")
             changes = {
-                "channel": _channel_option(options.get("channel"), current["channel"]),
+                "channel": current["channel"] if given is None else channel_id(given),
                 "timezone": options.get("timezone", current["timezone"]),
                 "digest_time": options.get("time", current["digest_time"]),
                 "work_days": options.get("days", current["work_days"]),
@@ -299,29 +328,39 @@ class Commands:
             }
             checked = DepartmentConfig(name=name, **changes)  # the same rules as the TOML file
             department.sqlmodel_update(checked.row())
-            department.workspace = invocation.workspace or department.workspace
+            if given is not None:  # the channel is on the platform it was named from
+                department.platform = invocation.platform
+                department.workspace = invocation.actor.person.workspace
             session.add(department)
-        return f"Department `{name}` saved."
+        return Message.of(para("Department ", Strong(name), " saved."))
 
-    async def _channels(self, invocation: Invocation, words: list[str]) -> str:
+    async def _channels(self, invocation: Invocation, words: list[str]) -> Message:
         action = words[0] if words else "list"
         platform = invocation.platform
         if action == "list":
             channels = sorted(self.core.watched(platform))
             if not channels:
-                return "No feedback channels yet. An admin adds one with `channels watch #channel`."
-            return "*Feedback channels*\n" + "\n".join(f"• <#{c}>" for c in channels)
+                return Message.text(
+                    "No feedback channels yet. An admin adds one with `channels watch #channel`."
+                )
+            return Message.of(
+                para(Strong("Feedback channels")), bullets([ChannelRef(c) for c in channels])
+            )
         _admin_only(invocation.actor)
-        if action not in {"watch", "unwatch"} or len(words) != 2:
-            raise UsageError("use `channels watch #channel` or `channels unwatch #channel`")
-        target = channel_id(words[1])
+        if action not in {"watch", "unwatch"} or len(words) > 2:
+            raise UsageError("use `channels watch [#channel]` or `channels unwatch [#channel]`")
+        target = channel_id(words[1]) if len(words) == 2 else invocation.channel_id
+        if not target:
+            raise UsageError("name the channel, or type the command in it")
         if action == "watch":
-            added = self.core.watch(platform, target, invocation.actor.user_id)
-            return f"<#{target}> {'is now' if added else 'was already'} a feedback channel."
-        removed = self.core.unwatch(platform, target)
-        return f"<#{target}> {'is no longer' if removed else 'was not'} a feedback channel."
+            added = self.core.watch(platform, target, invocation.actor.person.id)
+            state = "is now" if added else "was already"
+        else:
+            removed = self.core.unwatch(platform, target)
+            state = "is no longer" if removed else "was not"
+        return Message.of(para(ChannelRef(target), f" {state} a feedback channel."))
 
-    async def _digest(self, invocation: Invocation, words: list[str]) -> str:
+    async def _digest(self, invocation: Invocation, words: list[str]) -> Message:
         if not words or words[0] != "now":
             raise UsageError("use `digest now [DEPARTMENT]`")
         if len(words) > 1:
@@ -332,11 +371,11 @@ class Commands:
             start, end = due_period(self.core, department, utcnow())
             await deliver(self.core, self.outbound, department, start, end)
         except DeliveryError as exc:
-            return (
+            return Message.text(
                 f"Sorry, posting failed: {exc}. It is recorded and will be retried; "
                 "nothing was marked as done."
             )
-        return f"Posted {department.name}'s digest to {department.channel}."
+        return Message.text(f"Posted {department.name}'s digest to {department.channel}.")
 
     def _department_of_channel(self, channel: str) -> Department:
         with self.core.session() as session:
@@ -345,48 +384,55 @@ class Commands:
                     return department
         raise LookupError("This channel belongs to no department; name one: `digest now NAME`.")
 
-    async def _queue(self, invocation: Invocation, words: list[str]) -> str:
+    async def _queue(self, invocation: Invocation, words: list[str]) -> Message:
         waiting = await to_thread(complaints.queue, self.core, 10)
         if not waiting:
-            return "No unassigned complaints. :tada:"
-        return "*Unassigned complaints, worst first*\n" + "\n".join(map(_line, waiting))
+            return Message.text("No unassigned complaints.")
+        return Message.of(
+            para(Strong("Unassigned complaints, worst first")), bullets(list(map(_line, waiting)))
+        )
 
-    async def _claim(self, invocation: Invocation, words: list[str]) -> str:
+    async def _claim(self, invocation: Invocation, words: list[str]) -> Message:
         wanted = _number(words[0]) if words else None
-        complaint = await to_thread(complaints.claim, self.core, invocation.actor.user_id, wanted)
-        return f"It's yours:\n{_line(complaint)}\nWhen done: `resolve {complaint.id} NOTE`."
+        complaint = await to_thread(complaints.claim, self.core, invocation.actor.person, wanted)
+        return Message.of(
+            para("It's yours:"),
+            bullets([_line(complaint)]),
+            para("When done: ", Code(f"resolve {complaint.id} NOTE"), "."),
+        )
 
-    async def _mine(self, invocation: Invocation, words: list[str]) -> str:
-        held = await to_thread(complaints.mine, self.core, invocation.actor.user_id)
+    async def _mine(self, invocation: Invocation, words: list[str]) -> Message:
+        held = await to_thread(complaints.mine, self.core, invocation.actor.person)
         if not held:
-            return "You have no open complaints. `claim` takes the worst one waiting."
-        return "*Your open complaints*\n" + "\n".join(map(_line, held))
+            return Message.text("You have no open complaints. `claim` takes the worst one waiting.")
+        return Message.of(para(Strong("Your open complaints")), bullets(list(map(_line, held))))
 
-    async def _resolve(self, invocation: Invocation, words: list[str]) -> str:
+    async def _resolve(self, invocation: Invocation, words: list[str]) -> Message:
         if len(words) < 2:
             raise UsageError("use `resolve ID NOTE`")
         note = " ".join(words[1:])
         complaint = await to_thread(
-            complaints.resolve, self.core, invocation.actor.user_id, _number(words[0]), note
+            complaints.resolve, self.core, invocation.actor.person, _number(words[0]), note
         )
-        return resolved_reply(complaint, await complaints.answer(self.outbound, complaint, note))
+        answered = await complaints.answer(self.outbound, complaint, note)
+        return Message.text(resolved_reply(complaint, answered))
 
-    async def _release(self, invocation: Invocation, words: list[str]) -> str:
+    async def _release(self, invocation: Invocation, words: list[str]) -> Message:
         if len(words) != 1:
             raise UsageError("use `release ID`")
         feedback_id = _number(words[0])
-        await to_thread(complaints.release, self.core, invocation.actor.user_id, feedback_id)
-        return f"Complaint #{feedback_id} is back in the queue."
+        await to_thread(complaints.release, self.core, invocation.actor.person, feedback_id)
+        return Message.text(f"Complaint #{feedback_id} is back in the queue.")
 
-    async def _scoreboard(self, invocation: Invocation, words: list[str]) -> str:
+    async def _scoreboard(self, invocation: Invocation, words: list[str]) -> Message:
         if not invocation.actor.is_admin:
-            await to_thread(complaints.is_executive, self.core, invocation.actor.user_id)
+            await to_thread(complaints.is_executive, self.core, invocation.actor.person)
         if len(words) > 1:
             raise UsageError("use `scoreboard` or `scoreboard 2026-11`")
         month = checked_month(words[0]) if words else f"{utcnow():%Y-%m}"
-        return scoreboard_text(month, await to_thread(scoreboard, self.core, month))
+        return scoreboard_message(month, await to_thread(scoreboard, self.core, month))
 
-    async def _execs(self, invocation: Invocation, words: list[str]) -> str:
+    async def _execs(self, invocation: Invocation, words: list[str]) -> Message:
         action, rest = (words[0], words[1:]) if words else ("list", [])
         if action == "list":
             return exec_list(await to_thread(executives.roster, self.core))
@@ -394,40 +440,48 @@ class Commands:
         positional, options = _split(rest)
         if action not in {"add", "away", "back", "remove"} or not positional:
             raise UsageError(f"unknown or incomplete `execs {action}`")
-        user = user_id(positional[0])
+        person = invocation.person(positional[0])
+        who = Mention(person.id)
         if action == "add":
             boss = await to_thread(
                 executives.enrol,
                 self.core,
-                user,
+                person,
                 options.get("name"),
                 _number(options["quota"]) if "quota" in options else None,
                 name_list(options.get("topics")),
                 name_list(options.get("departments")),
             )
-            return f"<@{user}> is an executive: {exec_line(boss)}"
+            return Message.of(para(Mention(person.id, boss.name), f" is an executive: {exec_line(boss)}"))
         if action == "remove":
-            handed_back = await to_thread(executives.retire, self.core, user)
-            return (
-                f"<@{user}> is no longer an executive; their record stays and their "
-                f"{handed_back} open complaint(s) are back in the queue."
+            handed_back = await to_thread(executives.retire, self.core, person)
+            return Message.of(
+                para(
+                    who,
+                    " is no longer an executive; their record stays and their "
+                    f"{handed_back} open complaint(s) are back in the queue.",
+                )
             )
         if action == "back":
-            await to_thread(executives.set_away, self.core, user, None, None)
-            return f"<@{user}> is back."
+            await to_thread(executives.set_away, self.core, person, None, None)
+            return Message.of(para(who, " is back."))
         if len(positional) != 3:
             raise UsageError("use `execs away @user FROM TO` with ISO dates")
         start, end = (date.fromisoformat(word) for word in positional[1:])
-        await to_thread(executives.set_away, self.core, user, start, end)
-        return f"<@{user}> is away {start} to {end}."
+        await to_thread(executives.set_away, self.core, person, start, end)
+        return Message.of(para(who, f" is away {start} to {end}."))
 
 
-def refusal(exc: Exception) -> str:
+def refusal(exc: Exception) -> Message:
     """What a person is told when their role or the complaint's state does not allow a step."""
-    return f"Sorry, {exc}." if isinstance(exc, PermissionError) else str(exc)
+    if isinstance(exc, RoleRequired):
+        return Message.of(
+            para("Sorry, this needs the ", Strong(exc.role), " role; ask an Upside admin.")
+        )
+    return Message.text(f"Sorry, {exc}." if isinstance(exc, PermissionError) else str(exc))
 
 
-def resolved_reply(complaint: complaints.ComplaintView, answered: bool) -> str:
+def resolved_reply(complaint: ComplaintView, answered: bool) -> str:
     """What an executive is told once their complaint is resolved."""
     reply = f"Complaint #{complaint.id} resolved. Thank you."
     if answered:
@@ -437,11 +491,14 @@ def resolved_reply(complaint: complaints.ComplaintView, answered: bool) -> str:
     return reply
 
 
-def exec_list(bosses: list[Executive]) -> str:
+def exec_list(bosses: list[Executive]) -> Message:
     """The roster as a message."""
     if not bosses:
-        return "No executives yet."
-    return "*Executives*\n" + "\n".join(f"• <@{b.user_id}> {exec_line(b)}" for b in bosses)
+        return Message.text("No executives yet.")
+    return Message.of(
+        para(Strong("Executives")),
+        bullets([(Mention(b.user_id, b.name), f" ({b.platform}) {exec_line(b)}") for b in bosses]),
+    )
 
 
 def exec_line(boss: Executive) -> str:
@@ -459,11 +516,15 @@ def name_list(option: str | None) -> list[str] | None:
     return None if option is None else [n.strip() for n in option.split(",") if n.strip()]
 
 
-def _line(complaint: complaints.ComplaintView) -> str:
-    topic = f" · {escape_mrkdwn(complaint.topic)}" if complaint.topic else ""
-    source = f" · {link(complaint.link, 'source')}" if complaint.link else ""
-    words = escape_mrkdwn(complaint.text[:280])
-    return f"• #{complaint.id} ({complaint.score:+.2f}{topic}{source}) “{words}”"
+def _line(complaint: ComplaintView) -> tuple:
+    topic = f" · {complaint.topic}" if complaint.topic else ""
+    source = (" · ", Link(complaint.link, "source")) if complaint.link else ()
+    return (
+        f"#{complaint.id} ({complaint.score:+.2f}{topic}",
+        *source,
+        ") ",
+        Said(complaint.text[:280]),
+    )
 
 
 def _number(word: str) -> int:
@@ -473,6 +534,5 @@ def _number(word: str) -> int:
 
 
 def user_id(word: str) -> str:
-    """A user as Slack escapes a mention (`<@U123|name>`) or a bare id."""
-    match = re.match(r"^<@(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>$", word)
-    return match.group("id") if match else word.lstrip("@")
+    """A person named in a command (`@ID`, as adapters pass mentions on) or a bare id."""
+    return word.strip().lstrip("@")

@@ -7,10 +7,13 @@ stops start-up with a message naming the variable (see `load_settings`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from phonenumbers import SUPPORTED_REGIONS
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.ports import Address
 
 ENV_PREFIX = "UPSIDE_"
 
@@ -59,6 +62,9 @@ class Settings(BaseSettings):
     leadership_channel: str = Field(
         "", description="Channel id for the executives' month-end scoreboard; empty: not posted."
     )
+    leadership_platform: Literal["slack", "teams"] = Field(
+        "slack", description="Platform of the leadership channel: slack or teams."
+    )
     spike_window_hours: int = Field(
         3, ge=1, le=48, description="Hours of negative feedback a spike alert looks at."
     )
@@ -97,6 +103,49 @@ class Settings(BaseSettings):
         "", description="Comma-separated Slack channel ids always treated as feedback channels."
     )
 
+    teams_app_id: str | None = Field(
+        None, description="Entra app (client) id of the Azure Bot; with the password and tenant, enables Teams."
+    )
+    teams_app_password: SecretStr | None = Field(
+        None, description="Client secret of the Entra app."
+    )
+    teams_tenant_id: str | None = Field(
+        None, description="Entra tenant id of the single-tenant app."
+    )
+    teams_allowed_tenants: str = Field(
+        "", description="Comma-separated tenant ids whose activities are accepted; empty: the app's own."
+    )
+    teams_admins: str = Field(
+        "", description="Comma-separated Entra object ids of Upside admins in Teams."
+    )
+    teams_feedback_channels: str = Field(
+        "", description="Comma-separated Teams channel ids always treated as feedback channels."
+    )
+
+    @model_validator(mode="after")
+    def _teams_complete(self) -> Settings:
+        # The SDK turns authentication off when the app id is missing: refuse half a setup.
+        given = {
+            "UPSIDE_TEAMS_APP_ID": self.teams_app_id,
+            "UPSIDE_TEAMS_APP_PASSWORD": self.teams_app_password,
+            "UPSIDE_TEAMS_TENANT_ID": self.teams_tenant_id,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(f"Teams needs {', '.join(missing)} as well")
+        return self
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams runs when its app id, password and tenant are all set."""
+        return bool(self.teams_app_id and self.teams_app_password and self.teams_tenant_id)
+
+    @property
+    def teams_tenants(self) -> frozenset[str]:
+        """Tenants whose activities are accepted: the configured list, else the app's own."""
+        allowed = self.ids(self.teams_allowed_tenants)
+        return allowed or frozenset({self.teams_tenant_id or ""}) - {""}
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -111,6 +160,12 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown region code(s): {', '.join(unknown)}")
         return value.upper().replace(" ", "")
+
+    @property
+    def leadership(self) -> Address | None:
+        """The leadership channel, where the month-end scoreboard goes; None: not posted."""
+        channel = self.leadership_channel.strip()
+        return Address(self.leadership_platform, channel) if channel else None
 
     @property
     def slack_oauth(self) -> bool:
@@ -161,6 +216,8 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
     except ValidationError as exc:
         lines = [
             f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            if err["loc"]
+            else err["msg"].removeprefix("Value error, ")
             for err in exc.errors()
         ]
         raise ConfigError("invalid setting\n  " + "\n  ".join(lines)) from None

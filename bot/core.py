@@ -8,21 +8,30 @@ from functools import cached_property
 
 from sqlmodel import Session, select
 
-from adapters.base import InboundFeedback
+from bot.ports import InboundFeedback
 from bot import db
 from bot.config import Settings
 from bot.db import insert_new
-from bot.digest import Digest, build_digest
-from bot.ingest import Ingestor, IngestReport, validate
+from bot.digests.build import build_digest
+from bot.digests.digest import Digest
+from bot.intake.ingest import Ingestor, IngestReport, validate
 from bot.models import Department, FeedbackItem, ProcessedEvent, Topic, WatchedChannel, utcnow
-from bot.redact import redact
-from bot.topics import correct_topic
-from bot.worker import ClassifyWorker
+from bot.intake.redact import redact
+from bot.intake.topics import correct_topic
+from bot.intake.worker import ClassifyWorker
 from classifiers import Classifier
 
 
 class UnknownDepartment(LookupError):
     """No department has that name."""
+
+
+class RoleRequired(PermissionError):
+    """The person lacks the role a step needs (admin, executive)."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"this needs the {role} role; ask an Upside admin")
+        self.role = role
 
 
 class Upside:

@@ -16,6 +16,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from bot.ports import Address
+
 
 def utcnow() -> datetime:
     """Timezone-aware now; every stored time is UTC."""
@@ -63,8 +65,14 @@ class Department(SQLModel, table=True):
         default="", max_length=2000
     )  # ISO dates without a digest, comma-separated
     quiet: str = Field(default="line", max_length=10)  # a period without feedback: line | skip
-    workspace: str = Field(default="", max_length=64)  # chat workspace of the channel, if several
+    platform: str = Field(default="slack", max_length=20)  # where its channel is: slack | teams
+    workspace: str = Field(default="", max_length=64)  # Slack team or Teams tenant, if several
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+    @property
+    def address(self) -> Address:
+        """Its channel: where its digests and alerts go."""
+        return Address(self.platform, self.channel, self.workspace)
 
 
 class Topic(SQLModel, table=True):
@@ -133,9 +141,13 @@ class TopicCorrection(SQLModel, table=True):
 class Executive(SQLModel, table=True):
     """A senior person who handles a quota of complaints personally each month."""
 
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_executive_platform_user"),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    user_id: str = Field(unique=True, max_length=200)  # Slack or Teams user id
+    platform: str = Field(default="slack", max_length=20)  # slack | teams
+    user_id: str = Field(max_length=200)  # Slack user id or Teams Entra object id
+    workspace: str = Field(default="", max_length=64)  # Slack team or Teams tenant
     quota: int = Field(default=3, ge=0)
     active: bool = True
     out_of_office_from: date | None = None
@@ -143,6 +155,11 @@ class Executive(SQLModel, table=True):
     home_topics: list[str] = Field(default_factory=list, sa_column=_names())
     home_departments: list[str] = Field(default_factory=list, sa_column=_names())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+    @property
+    def address(self) -> Address:
+        """Where to reach them."""
+        return Address(self.platform, self.user_id, self.workspace)
 
 
 class ComplaintAssignment(SQLModel, table=True):
@@ -178,7 +195,7 @@ class ComplaintAssignment(SQLModel, table=True):
 class Delivery(SQLModel):
     """What every message sent exactly once records: its state, attempts and times.
 
-    ``bot.delivery`` moves the state: pending → sending → sent, or failed and taken
+    ``bot.digests.delivery`` moves the state: pending → sending → sent, or failed and taken
     again later; a digest for a quiet period may end as skipped.
     """
 
@@ -228,6 +245,30 @@ class WatchedChannel(SQLModel, table=True):
     channel_id: str = Field(max_length=200)
     added_by: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Conversation(SQLModel, table=True):
+    """A conversation Upside can post in without being asked: what a platform needs to reach it.
+
+    Teams lets a bot post only where it holds a conversation reference: saved when the
+    bot is added, refreshed on every activity (the service URL can move), and marked
+    inactive when the bot is removed or the platform answers that it is gone.
+    """
+
+    __table_args__ = (UniqueConstraint("platform", "conversation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=64)  # the tenant
+    conversation_id: str = Field(max_length=400)
+    kind: str = Field(default="personal", max_length=20)  # personal | channel | groupChat
+    user_id: str = Field(default="", max_length=200, index=True)  # a 1:1's person
+    channel_id: str = Field(default="", max_length=400, index=True)  # a channel's own id
+    name: str = Field(default="", max_length=200)
+    reference: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    error: str = Field(default="", max_length=500)  # why it stopped working
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
 class ProcessedEvent(SQLModel, table=True):

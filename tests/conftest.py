@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.core import Upside
-from bot.topics import apply_topics_file, read_topics_file
+from bot.intake.topics import apply_topics_file, read_topics_file
 from classifiers import Classifier
 
 DATA = Path(__file__).parent / "data"

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.assignment import Candidate, Complaint, Past, assign, rank
+from bot.executives.assignment import Candidate, Complaint, Past, assign, rank
 
 TOPIC_NAMES = ("billing", "delivery", "app", "staff")
 TOPICS = (*TOPIC_NAMES, None)

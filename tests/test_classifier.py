@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from bot.topics import read_topics_file
+from bot.intake.topics import read_topics_file
 from classifiers import Classifier, ModelError, TopicSpec
 from classifiers.encoder import BUNDLED_SHA256, bundled_model_dir, sha256_of, verify
 from classifiers.quantize import int8_model

@@ -10,7 +10,7 @@ from rich.console import Console
 from sqlmodel import select
 
 from adapters.console import ConsoleOutbound
-from bot.delivery import deliver, retry_failed
+from bot.digests.delivery import deliver, retry_failed
 from bot.models import DigestRun, utcnow
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from adapters.base import InboundFeedback
-from bot.chart import sentiment_chart
+from bot.ports import InboundFeedback
+from bot.digests.chart import sentiment_chart
 from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
-from adapters.base import InboundFeedback
-from bot import complaints
-from bot.complaints import ProgrammeError
+from bot.ports import Address, InboundFeedback
+from bot.executives import complaints
+from bot.executives.complaints import ProgrammeError
 from bot.models import ComplaintAssignment, Executive
 from tests.fakes.signing import interaction_body, signed_headers
 from tests.fakes.slack_api import RESPONSE_URL_METHOD
@@ -92,7 +92,7 @@ async def test_two_executives_claiming_at_once_one_wins(core):
 
     def attempt(user: str) -> str:
         try:
-            complaints.claim(core, user, target)
+            complaints.claim(core, Address("slack", user), target)
             return "won"
         except ProgrammeError as exc:
             return str(exc)
@@ -108,7 +108,7 @@ async def test_two_executives_claiming_at_once_one_wins(core):
                 .join(ComplaintAssignment)
                 .where(ComplaintAssignment.status == "assigned")
             ).one()
-        complaints.release(core, holder, target)
+        complaints.release(core, Address("slack", holder), target)
 
 
 async def test_removing_an_executive_hands_their_open_complaints_back(harness):  # noqa: F811
@@ -146,7 +146,7 @@ async def test_the_monthly_assignment_hands_out_quotas_once_and_tells_each_execu
     from rich.console import Console
 
     from adapters.console import ConsoleOutbound
-    from bot.programme import assign_month
+    from bot.executives.programme import assign_month
 
     with core.session() as session:
         session.add(Executive(name="Dana", user_id=DANA, quota=2))
@@ -227,7 +227,7 @@ async def _submit(harness, user: str, form: dict, note: str):  # noqa: F811
 async def test_the_monthly_dm_claims_and_resolves_with_buttons(harness):  # noqa: F811
     from datetime import date
 
-    from bot.programme import assign_month
+    from bot.executives.programme import assign_month
 
     await harness.command("execs add <@UDANA|dana> --name Dana --quota 1", user=ADMIN)
     await harness.command("execs add <@UALEX|alex> --name Alex --quota 0", user=ADMIN)
@@ -310,23 +310,23 @@ async def test_home_topics_are_preferred_and_a_released_complaint_is_not_given_a
     from rich.console import Console
 
     from adapters.console import ConsoleOutbound
-    from bot.executives import enrol
-    from bot.programme import assign_month
+    from bot.executives.roster import enrol
+    from bot.executives.programme import assign_month
 
     core.ingest([InboundFeedback("webhook", f"h{i}", t) for i, t in enumerate(COMPLAINTS)])
     core.worker.run_pending()
     ranked = complaints.queue(core)
     assert len(ranked) >= 3 and ranked[1].topic != ranked[2].topic
-    enrol(core, "UONE", "One", quota=1)
-    enrol(core, ALEX, "Alex", quota=1, topics=[ranked[2].topic])
-    enrol(core, "UTHREE", "Three", quota=1)
+    enrol(core, Address("slack", "UONE"), "One", quota=1)
+    enrol(core, Address("slack", ALEX), "Alex", quota=1, topics=[ranked[2].topic])
+    enrol(core, Address("slack", "UTHREE"), "Three", quota=1)
     outbound = ConsoleOutbound(Console(file=io.StringIO()))
 
     assert await assign_month(core, outbound, "2026-12", date(2026, 12, 1)) == 3
-    alex = complaints.mine(core, ALEX)
+    alex = complaints.mine(core, Address("slack", ALEX))
     assert [c.id for c in alex] == [ranked[2].id]  # the less severe one, in Alex's home topic
 
-    complaints.release(core, ALEX, ranked[2].id)
+    complaints.release(core, Address("slack", ALEX), ranked[2].id)
     assert await assign_month(core, outbound, "2027-01", date(2027, 1, 4)) == len(ranked) - 3
     with core.session() as session:
         steps = session.exec(

@@ -15,7 +15,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot import db
-from bot.cli import app, import_feedback
+from bot.cli import app
+from bot.cli.feed import import_feedback
 from bot.core import Upside
 from bot.models import FeedbackItem
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import func, select
 
-from adapters.base import InboundFeedback
-from bot.ingest import validate
+from bot.ports import InboundFeedback
+from bot.intake.ingest import validate
 from bot.models import FeedbackItem
 
 

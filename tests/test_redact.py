@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import CARD, EMAIL, PHONE, redact
+from bot.intake.redact import CARD, EMAIL, PHONE, redact
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import time_machine
 from rich.console import Console
 from sqlmodel import select
 
-from adapters.base import InboundFeedback
+from bot.ports import InboundFeedback
 from adapters.console import ConsoleOutbound
 from bot.core import Upside
 from bot.models import Department, DigestRun
@@ -58,7 +58,7 @@ def test_the_digest_follows_daylight_saving_time(sqlite_core):
 
 
 def test_a_sunday_to_thursday_week(sqlite_core):
-    from bot.topics import DepartmentConfig
+    from bot.intake.topics import DepartmentConfig
 
     days = DepartmentConfig(name="x", work_days="sun-thu").work_days
     office = _department(

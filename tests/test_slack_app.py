@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
 from adapters.slack.app import BOT_SCOPES, SlackAdapter
-from bot.cli import mount_adapters
+from bot.cli.wiring import mount_adapters
 from bot.core import Upside
-from bot.delivery import retry_failed
+from bot.digests.delivery import retry_failed
 from bot.models import DigestRun, FeedbackItem, Topic, TopicCorrection
 from bot.server import create_app
 from tests.conftest import make_core
@@ -109,7 +109,7 @@ async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
             slack_feedback_channels=FEEDBACK_CHANNEL,
         )
         app = create_app(core)
-        adapter = mount_adapters(app, core)
+        adapter = mount_adapters(app, core).adapters["slack"]
         async with TestClient(TestServer(app)) as http:
             yield Harness(http, core, slack, adapter)
         core.engine.dispose()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.slack.blocks import digest_blocks, digest_text, parse_wrong_topic
-from bot.digest import Digest, Quote, Resolution, TopicCount
+from bot.digests.digest import Digest, Quote, Resolution, TopicCount
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
 START = END - timedelta(days=1)

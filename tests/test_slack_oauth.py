@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.cli import mount_adapters
+from bot.cli.wiring import mount_adapters
 from bot.core import Upside
 from bot.server import create_app
 from tests.conftest import make_core
@@ -37,7 +37,7 @@ async def served(database_url, classifier) -> AsyncIterator[Served]:
             slack_admins=ADMIN,
         )
         app = create_app(core)
-        adapter = mount_adapters(app, core)
+        adapter = mount_adapters(app, core).adapters["slack"]
         async with TestClient(TestServer(app)) as http:
             yield http, core, slack
         await adapter.installations.engine.dispose()

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlmodel import select
 
-from bot.cli import mount_adapters
+from bot.cli.wiring import mount_adapters
 from bot.core import Upside
 from bot.models import FeedbackItem
 from bot.server import create_app

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from adapters.console import ConsoleOutbound
 from bot.models import FeedbackItem, SpikeAlert, Topic
-from bot.spikes import alert_spikes, find_spikes
+from bot.digests.spikes import alert_spikes, find_spikes
 
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ async def test_a_spike_alerts_its_department_once_per_cool_down(core):
     outbound = ConsoleOutbound(Console(file=screen, width=200))
     assert await alert_spikes(core, outbound, NOW) == 1
     shown = screen.getvalue()
-    assert "#voice-digital (Digital)" in shown and "Spike in *App & website*: 7 negative" in shown
+    assert "#voice-digital (Digital)" in shown and "Spike in App & website: 7 negative" in shown
     assert "[email]" in shown and "x@example.com" not in shown
     assert await alert_spikes(core, outbound, NOW + timedelta(hours=1)) == 0  # cooling down
     _negatives(core, "App & website", 7, NOW + timedelta(hours=12), timedelta(hours=1))

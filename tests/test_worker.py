@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from adapters.base import InboundFeedback
+from bot.ports import InboundFeedback
 from bot.models import Department, FeedbackItem, Topic
-from bot.topics import correct_topic
+from bot.intake.topics import correct_topic
 
 MESSAGES = {
     "d1": "My parcel has been stuck in transit for nine days and the courier never turned up.",

@@ -7,8 +7,6 @@ web_app.cleanup_ctx.append(slack.socket_mode(app_token))  # or Socket Mode: no p
 
 from __future__ import annotations
 
-from asyncio import to_thread
-
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -24,7 +22,8 @@ from adapters.slack.outbound import SlackOutbound, make_client
 from bot.commands import Commands
 from bot.config import Settings
 from bot.core import Upside
-from bot.models import Department, Topic
+from bot.models import Topic
+from bot.ports import Outbound
 
 EVENTS_PATH = "/slack/events"
 BOT_SCOPES = (  # exactly what the code calls; manifest.json lists the same (a test checks)
@@ -46,7 +45,7 @@ class SlackAdapter:
     database by slack_sdk's SQLAlchemy installation store.
     """
 
-    def __init__(self, core: Upside) -> None:
+    def __init__(self, core: Upside, outbound: Outbound) -> None:
         settings = core.settings
         if not settings.slack_enabled:
             raise ValueError(
@@ -68,15 +67,15 @@ class SlackAdapter:
             process_before_response=True,  # events are stored before Slack hears back
             **options,
         )
-        self.context = SlackContext(core, Commands(core, self.outbound), self.client)
+        # commands reach every platform: a Slack admin may post a Teams department's digest
+        self.context = SlackContext(core, Commands(core, outbound), self.client)
         for listeners in (commands, complaints, events, interactions):
             listeners.register(self.app, self.context)
 
-    async def _token_for(self, department: str | None) -> str | None:
+    async def _token_for(self, workspace: str) -> str | None:
         """The bot token to post with: the client's own in token mode, else the install's."""
         if self.installations is None:
             return None
-        workspace = await to_thread(_workspace_of, self.core, department) if department else ""
         return await self.installations.bot_token(workspace)
 
     def mount(self, web_app: web.Application) -> None:
@@ -155,12 +154,6 @@ def async_url(url: str) -> str:
     if url.startswith("sqlite:"):
         return url.replace("sqlite:", "sqlite+aiosqlite:", 1)
     return url  # postgresql+psycopg serves both
-
-
-def _workspace_of(core: Upside, department: str) -> str:
-    with core.session() as session:
-        found = session.exec(select(Department.workspace).where(Department.name == department))
-        return found.first() or ""
 
 
 def _topic_names(core: Upside) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from adapters.slack.context import SlackContext
+from adapters.slack.markup import command_text, mrkdwn
 from bot.commands import Invocation
-from bot.markup import unescape_mrkdwn
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
@@ -17,12 +17,12 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 
     async def run(body: dict, respond: AsyncRespond) -> None:
         invocation = Invocation(
-            actor=await ctx.actor(body["user_id"]),
-            text=unescape_mrkdwn(body.get("text", "")),  # "R&amp;D" was typed as "R&D"
+            actor=await ctx.actor(body["user_id"], body.get("team_id", "")),
+            text=command_text(body.get("text", "")),  # "R&amp;D" was typed as "R&D"
             channel_id=body.get("channel_id", ""),
             invocation_id=body.get("trigger_id") or f"{body['user_id']}:{body.get('text', '')}",
-            workspace=body.get("team_id", ""),
         )
-        await respond(text=await ctx.commands.run(invocation), response_type="ephemeral")
+        reply = await ctx.commands.run(invocation)
+        await respond(text=mrkdwn(reply), response_type="ephemeral")
 
     app.command("/upside")(ack=acknowledge, lazy=[run])

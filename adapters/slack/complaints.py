@@ -18,11 +18,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import TEXT_CHARS, escape_clipped, section
-from adapters.slack.context import SlackContext
-from bot import complaints
+from adapters.slack.context import SlackContext, person
+from bot.executives import complaints
 from bot.commands import refusal, resolved_reply
-from bot.complaints import ComplaintView, ProgrammeError
-from bot.markup import escape_mrkdwn, link
+from bot.executives.complaints import ProgrammeError
+from bot.executives.views import ComplaintView
+from adapters.slack.markup import escape_mrkdwn, link, mrkdwn
 
 log = logging.getLogger(__name__)
 CLAIM, RELEASE, RESOLVE = "complaint_claim", "complaint_release", "complaint_resolve"
@@ -86,7 +87,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         )
 
     async def refuse(respond: AsyncRespond, exc: Exception) -> None:
-        await respond(text=refusal(exc), replace_original=False, response_type="ephemeral")
+        await respond(text=mrkdwn(refusal(exc)), replace_original=False, response_type="ephemeral")
 
     async def acknowledge(ack: AsyncAck) -> None:
         await ack()
@@ -94,7 +95,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def claim(body: dict, action: dict, respond: AsyncRespond) -> None:
         try:
             complaint = await to_thread(
-                complaints.claim, ctx.core, body["user"]["id"], int(action["value"])
+                complaints.claim, ctx.core, person(body), int(action["value"])
             )
         except (PermissionError, ProgrammeError) as exc:
             await refuse(respond, exc)
@@ -104,7 +105,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def release(body: dict, action: dict, respond: AsyncRespond) -> None:
         feedback_id = int(action["value"])
         try:
-            await to_thread(complaints.release, ctx.core, body["user"]["id"], feedback_id)
+            await to_thread(complaints.release, ctx.core, person(body), feedback_id)
         except (PermissionError, ProgrammeError) as exc:
             await refuse(respond, exc)
             return
@@ -123,9 +124,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def check(ack: AsyncAck, body: dict, view: dict) -> None:
         where, note = _submitted(view)
         try:
-            await to_thread(complaints.holding, ctx.core, body["user"]["id"], where["id"])
+            await to_thread(complaints.holding, ctx.core, person(body), where["id"])
         except (PermissionError, ProgrammeError) as exc:
-            await ack(response_action="errors", errors={"note": refusal(exc)})
+            await ack(response_action="errors", errors={"note": mrkdwn(refusal(exc))})
             return
         if not note:
             await ack(response_action="errors", errors={"note": "Say what was done."})
@@ -136,7 +137,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         where, note = _submitted(view)
         try:
             complaint = await to_thread(
-                complaints.resolve, ctx.core, body["user"]["id"], where["id"], note
+                complaints.resolve, ctx.core, person(body), where["id"], note
             )
         except (PermissionError, ProgrammeError) as exc:  # refused by `check`, or changed since
             log.info("resolve form for #%s not applied: %s", where["id"], exc)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import InboundFeedback
+from bot.ports import Address, InboundFeedback
 from bot.commands import Actor, Commands
 from bot.core import Upside
-from bot.markup import unescape_mrkdwn
+from adapters.slack.markup import unescape_mrkdwn
 
 SOURCE = "slack"
 GROUP_TTL = 300.0  # seconds an admin group's membership is trusted before asking Slack again
@@ -42,6 +42,12 @@ def feedback_from_message(team: str, channel: str, message: dict) -> InboundFeed
     )
 
 
+def person(body: dict) -> Address:
+    """Who clicked or submitted, from an interaction payload."""
+    user = body["user"]
+    return Address(SOURCE, user["id"], user.get("team_id") or body.get("team", {}).get("id", ""))
+
+
 @dataclass
 class SlackContext:
     """Shared state of the Slack adapter."""
@@ -51,12 +57,13 @@ class SlackContext:
     client: AsyncWebClient
     _group: tuple[float, frozenset[str]] = field(default=(0.0, frozenset()))
 
-    async def actor(self, user_id: str) -> Actor:
+    async def actor(self, user_id: str, team: str = "") -> Actor:
         """Who `user_id` is to Upside: admins by id or by membership of the admin group."""
         settings = self.core.settings
+        who = Address(SOURCE, user_id, team)
         if user_id in settings.ids(settings.slack_admins):
-            return Actor(user_id, is_admin=True)
-        return Actor(user_id, is_admin=user_id in await self._admin_group())
+            return Actor(who, is_admin=True)
+        return Actor(who, is_admin=user_id in await self._admin_group())
 
     async def _admin_group(self) -> frozenset[str]:
         group = self.core.settings.slack_admin_group

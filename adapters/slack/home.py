@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from adapters.slack.blocks import section
 from adapters.slack.context import SlackContext
-from bot import complaints
-from bot.digest import DepartmentMood, department_moods
-from bot.markup import escape_mrkdwn
+from bot.executives import complaints
+from bot.digests.build import DepartmentMood, department_moods
+from adapters.slack.markup import escape_mrkdwn
 from bot.models import Executive, Topic, utcnow
 
 DAYS = 7
@@ -46,7 +46,9 @@ async def publish(ctx: SlackContext, user_id: str) -> None:
 def _read(ctx: SlackContext, user_id: str):
     with ctx.core.session() as session:
         moods = department_moods(session, utcnow() - timedelta(days=DAYS))
-        boss = session.exec(select(Executive.id).where(Executive.user_id == user_id)).first()
+        boss = session.exec(
+            select(Executive.id).where(Executive.platform == "slack", Executive.user_id == user_id)
+        ).first()
         held = complaints.open_complaints(ctx.core, boss) if boss is not None else []
         lines = [f"• #{c.id}: “{escape_mrkdwn(c.text[:200])}”" for c in held]
         topics = [(t.name, t.description) for t in session.exec(select(Topic).order_by(Topic.name))]

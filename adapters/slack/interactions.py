@@ -11,7 +11,7 @@ from adapters.slack import home
 from adapters.slack.blocks import WRONG_TOPIC, parse_wrong_topic
 from adapters.slack.context import SlackContext, feedback_from_message
 from bot.models import Department, Topic
-from bot.topics import TopicConfig, save_topic
+from bot.intake.topics import TopicConfig, save_topic
 
 SHORTCUT = "send_to_upside"
 TOPIC_FORM = "topic_form"

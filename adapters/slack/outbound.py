@@ -13,15 +13,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import Outbound, Posted
+from bot.ports import Address, Outbound, Posted
 from adapters.slack.blocks import digest_blocks, digest_text
 from adapters.slack.complaints import complaint_blocks, complaint_text
-from bot.chart import sentiment_chart
-from bot.complaints import ComplaintView
+from bot.digests.chart import sentiment_chart
+from bot.executives.views import ComplaintView
 from bot.config import Settings
-from bot.digest import Digest
-from bot.markup import escape_mrkdwn
-from bot.scoreboard import Standing, scoreboard_text
+from bot.digests.digest import Digest
+from adapters.slack.markup import mrkdwn
+from bot.executives.scoreboard import scoreboard_message
+from bot.executives.views import Standing
+from bot.messages import Message
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +61,18 @@ class SlackOutbound(Outbound):
         self,
         client: AsyncWebClient,
         topic_names: Callable[[], list[str]],
-        token_for: Callable[[str | None], Awaitable[str | None]],
+        token_for: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self.client = client
         self.topic_names = topic_names
-        self.token_for = token_for  # a department's workspace token; None: the client's own
+        self.token_for = token_for  # a workspace's token; None: the client's own
 
-    async def post_digest(self, channel: str, digest: Digest) -> Posted:
+    async def post_digest(self, channel: Address, digest: Digest) -> Posted:
         """Post the digest with its "Wrong topic?" controls, then its chart in the thread."""
-        token = await self.token_for(digest.department)
+        token = await self.token_for(channel.workspace)
         response = await self.client.chat_postMessage(
             token=token,
-            channel=channel,
+            channel=channel.id,
             text=digest_text(digest),
             blocks=digest_blocks(digest, self.topic_names()),
             unfurl_links=False,
@@ -89,51 +91,57 @@ class SlackOutbound(Outbound):
             log.warning("chart upload failed for %s", digest.department, exc_info=True)
         return posted
 
-    async def post_alert(self, channel: str, department: str, text: str) -> Posted:
+    async def post_alert(self, channel: Address, department: str, message: Message) -> Posted:
         """Post the alert as a plain message with the department's workspace token."""
         response = await self.client.chat_postMessage(
-            token=await self.token_for(department), channel=channel, text=escape_mrkdwn(text)
+            token=await self.token_for(channel.workspace),
+            channel=channel.id,
+            text=":rotating_light: " + mrkdwn(message),
         )
         return Posted(response["channel"], response["ts"])
 
-    async def post_scoreboard(self, channel: str, month: str, standings: list[Standing]) -> Posted:
+    async def post_scoreboard(
+        self, channel: Address, month: str, standings: list[Standing]
+    ) -> Posted:
         """Post the scoreboard as a plain message; people appear as mentions."""
         response = await self.client.chat_postMessage(
-            token=await self.token_for(None),
-            channel=channel,
-            text=scoreboard_text(month, standings),
+            token=await self.token_for(channel.workspace),
+            channel=channel.id,
+            text=mrkdwn(scoreboard_message(month, standings)),
         )
         return Posted(response["channel"], response["ts"])
 
-    async def send_direct(self, user: str, text: str) -> Posted:
-        """Open (or reuse) the DM with `user` and post there."""
-        return await self._direct(user, text=text)
+    async def send_direct(self, person: Address, message: Message) -> Posted:
+        """Open (or reuse) the DM with `person` and post there."""
+        return await self._direct(person, text=mrkdwn(message))
 
-    async def send_complaint(self, user: str, complaint: ComplaintView, intro: str) -> Posted:
+    async def send_complaint(self, person: Address, complaint: ComplaintView, intro: str) -> Posted:
         """DM the complaint with its Claim, Release and Resolve buttons."""
         return await self._direct(
-            user, text=complaint_text(complaint, intro), blocks=complaint_blocks(complaint, intro)
+            person,
+            text=complaint_text(complaint, intro),
+            blocks=complaint_blocks(complaint, intro),
         )
 
-    async def _direct(self, user: str, **message: object) -> Posted:
-        token = await self.token_for(None)
-        opened = await self.client.conversations_open(token=token, users=user)
+    async def _direct(self, person: Address, **message: object) -> Posted:
+        token = await self.token_for(person.workspace)
+        opened = await self.client.conversations_open(token=token, users=person.id)
         channel = opened["channel"]["id"]
         response = await self.client.chat_postMessage(
             token=token, channel=channel, unfurl_links=False, **message
         )
         return Posted(channel, response["ts"])
 
-    async def reply_in_thread(self, link: str, text: str) -> Posted:
-        """Reply under the Slack message `link` points at; `text` is shown as written."""
+    async def reply_in_thread(self, source: str, link: str, message: Message) -> Posted:
+        """Reply under the Slack message `link` points at."""
         target = thread_of(link)
         if target is None:
             raise ValueError(f"not a Slack message link: {link}")
         channel, ts = target
         response = await self.client.chat_postMessage(
-            token=await self.token_for(None),
+            token=await self.token_for(""),
             channel=channel,
             thread_ts=ts,
-            text=escape_mrkdwn(text),
+            text=mrkdwn(message),
         )
         return Posted(channel, response["ts"])

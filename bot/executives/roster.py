@@ -12,9 +12,10 @@ from datetime import date
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.complaints import ProgrammeError
+from bot.executives.complaints import ProgrammeError
 from bot.core import Upside
 from bot.models import ComplaintAssignment, Department, Executive, Topic, utcnow
+from bot.ports import Address
 
 
 def roster(core: Upside) -> list[Executive]:
@@ -33,7 +34,7 @@ def away_on(boss: Executive, day: date) -> bool:
 
 def enrol(
     core: Upside,
-    user_id: str,
+    person: Address,
     name: str | None = None,
     quota: int | None = None,
     topics: list[str] | None = None,
@@ -49,9 +50,16 @@ def enrol(
     with core.session() as session:
         _known(session, Topic, topics or [])
         _known(session, Department, departments or [])
-        boss = session.exec(select(Executive).where(Executive.user_id == user_id)).first()
-        boss = boss or Executive(user_id=user_id, name=name or user_id)
+        if not person.id.strip():
+            raise ValueError("name the executive: a person's chat id")
+        boss = session.exec(
+            select(Executive).where(
+                Executive.platform == person.platform, Executive.user_id == person.id
+            )
+        ).first()
+        boss = boss or Executive(platform=person.platform, user_id=person.id, name=name or person.id)
         boss.name = name or boss.name
+        boss.workspace = person.workspace or boss.workspace
         boss.quota = boss.quota if quota is None else quota
         boss.home_topics = boss.home_topics if topics is None else topics
         boss.home_departments = boss.home_departments if departments is None else departments
@@ -62,12 +70,12 @@ def enrol(
         return boss
 
 
-def set_away(core: Upside, user_id: str, start: date | None, end: date | None) -> Executive:
+def set_away(core: Upside, person: Address, start: date | None, end: date | None) -> Executive:
     """Mark an executive out of office from `start` to `end` inclusive; None, None: back."""
     if start is not None and end is not None and end < start:
         raise ValueError(f"the absence ends ({end}) before it starts ({start})")
     with core.session() as session:
-        boss = _find(session, user_id)
+        boss = _find(session, person)
         boss.out_of_office_from, boss.out_of_office_until = start, end
         session.add(boss)
         session.flush()
@@ -75,11 +83,11 @@ def set_away(core: Upside, user_id: str, start: date | None, end: date | None) -
         return boss
 
 
-def retire(core: Upside, user_id: str) -> int:
+def retire(core: Upside, person: Address) -> int:
     """Take an executive off the programme; returns how many open complaints went back to
     the queue. Their resolved complaints and every step's record stay."""
     with core.session() as session:
-        boss = _find(session, user_id)
+        boss = _find(session, person)
         boss.active = False
         session.add(boss)
         handed_back = session.execute(
@@ -93,12 +101,16 @@ def retire(core: Upside, user_id: str) -> int:
         return handed_back.rowcount
 
 
-def _find(session: Session, user_id: str) -> Executive:
+def _find(session: Session, person: Address) -> Executive:
     boss = session.exec(
-        select(Executive).where(Executive.user_id == user_id, Executive.active)
+        select(Executive).where(
+            Executive.platform == person.platform,
+            Executive.user_id == person.id,
+            Executive.active,
+        )
     ).first()
     if boss is None:
-        raise ProgrammeError(f"{user_id} is not an executive.")
+        raise ProgrammeError(f"{person.id} is not an executive.")
     return boss
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.db import session_scope
 from bot.models import FeedbackItem, Topic, utcnow
-from bot.topics import topic_specs
+from bot.intake.topics import topic_specs
 from classifiers import Classifier
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The month-end scoreboard: per executive, complaints assigned, resolved and how fast.
 
-Leadership sees it in their channel on the month's last day (`bot.followup`) and
+Leadership sees it in their channel on the month's last day (`bot.executives.followup`) and
 admins any time with `upside execs scoreboard`. A released complaint counts as
 assigned to whoever held it, so handing everything back does not flatter anyone.
 """
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
 
 from sqlmodel import select
 
 from bot.core import Upside
+from bot.executives.views import Standing, duration
+from bot.messages import Mention, Message, Strong, bullets, para
 from bot.models import ComplaintAssignment, Executive
 
 
@@ -24,23 +25,6 @@ def checked_month(value: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
         raise ValueError(f"a month looks like 2026-12, not {value!r}")
     return value
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """One executive's month."""
-
-    name: str
-    user_id: str
-    assigned: int
-    resolved: int
-    released: int
-    median_to_resolve: timedelta | None  # from assignment to resolution
-
-    @property
-    def open(self) -> int:
-        """Still in their hands."""
-        return self.assigned - self.resolved - self.released
 
 
 def scoreboard(core: Upside, month: str) -> list[Standing]:
@@ -75,28 +59,25 @@ def scoreboard(core: Upside, month: str) -> list[Standing]:
     )
 
 
-def scoreboard_text(month: str, standings: list[Standing]) -> str:
-    """The scoreboard as a chat message (people as mentions, so nothing needs escaping)."""
+def scoreboard_message(month: str, standings: list[Standing]) -> Message:
+    """The scoreboard as a chat message, people as mentions."""
+    title = para(Strong(f"Executive complaints scoreboard, {month}"))
     if not standings:
-        return f"*Executive complaints scoreboard, {month}*\nNo executives took part."
+        return Message.of(title, para("No executives took part."))
     lines = [
-        f"• <@{s.user_id}>: {s.resolved} of {s.assigned} resolved"
-        + (f", median {duration(s.median_to_resolve)}" if s.median_to_resolve else "")
-        + (f", {s.open} open" if s.open else "")
-        + (f", {s.released} released" if s.released else "")
+        (
+            Mention(s.user_id, s.name),
+            f": {s.resolved} of {s.assigned} resolved"
+            + (f", median {duration(s.median_to_resolve)}" if s.median_to_resolve else "")
+            + (f", {s.open} open" if s.open else "")
+            + (f", {s.released} released" if s.released else ""),
+        )
         for s in standings
     ]
     total = sum(s.assigned for s in standings)
     done = sum(s.resolved for s in standings)
-    return (
-        f"*Executive complaints scoreboard, {month}*\n"
-        f"{done} of {total} complaints resolved personally by executives.\n" + "\n".join(lines)
+    return Message.of(
+        title,
+        para(f"{done} of {total} complaints resolved personally by executives."),
+        bullets(lines),
     )
-
-
-def duration(span: timedelta) -> str:
-    """A span as people say it: minutes under an hour, hours under two days, days after."""
-    hours = span.total_seconds() / 3600
-    if hours < 1:
-        return f"{span.total_seconds() / 60:.0f} min"
-    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"

@@ -1,24 +1,26 @@
-"""The `upside` command line; as the composition root it is where adapters meet the core."""
+"""The `upside` commands: each reads settings, builds the core and calls into it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from bot.cli.evaluate import eval_app
+from bot.cli.feed import classify_pending, import_feedback, print_import_summary
+from bot.cli.output import console, fail, refused
+from bot.cli.wiring import mount_adapters, outbound_for
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import UnknownDepartment, Upside
-from bot.eval_commands import eval_app
-from bot.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
+from bot.ports import PLATFORMS, Address
+from bot.intake.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
 
 app = typer.Typer(
     help="Upside: the voice of the customer, in every department's channel.",
@@ -32,22 +34,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
 execs_app = typer.Typer(help="The executives' roster and scoreboard.", no_args_is_help=True)
 app.add_typer(execs_app, name="execs")
-console = Console()
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an error in red and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code)
-
-
-@contextmanager
-def refused(*errors: type[Exception]) -> Iterator[None]:
-    """Turn an expected error (bad setting, unknown name, bad value) into a red error and exit 2."""
-    try:
-        yield
-    except errors as exc:
-        raise fail(str(exc)) from None
 
 
 @app.callback()
@@ -108,61 +94,6 @@ def import_file(
     print_import_summary(summary)
     if classify:
         classify_pending(core)
-
-
-def import_feedback(core: Upside, file: Path, source: str | None = None) -> dict:
-    """Read `file` in chunks with a progress bar; returns counts and the rejected rows."""
-    from adapters.importer import read_rows
-
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    rejected: list[tuple[int, str]] = []
-    total = sum(1 for _ in file.open(encoding="utf-8", errors="replace"))
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"importing {file.name}", total=total)
-        chunk: list = []
-
-        def flush() -> None:
-            report = core.ingest([row.item for row in chunk])
-            for row, result in zip(chunk, report.results, strict=True):
-                counts[result.outcome] += 1
-                if result.outcome == "rejected":
-                    rejected.append((row.line, result.reason))
-            progress.advance(task, len(chunk))
-            chunk.clear()
-
-        for row in read_rows(file, source):
-            if row.item is None:
-                counts["rejected"] += 1
-                rejected.append((row.line, row.error))
-                progress.advance(task)
-                continue
-            chunk.append(row)
-            if len(chunk) >= 200:
-                flush()
-        flush()
-    return {"file": file.name, **counts, "errors": rejected}
-
-
-def print_import_summary(summary: dict) -> None:
-    """The accepted / duplicate / rejected counts, then each rejected line and its reason."""
-    console.print(
-        f"[bold]{escape(summary['file'])}[/]: [green]{summary['accepted']} accepted[/], "
-        f"{summary['duplicate']} duplicates, [red]{summary['rejected']} rejected[/]"
-    )
-    for line, reason in summary["errors"]:
-        console.print(f"  line {line}: {escape(reason)}")
-
-
-def classify_pending(core: Upside) -> int:
-    """Run the worker over every unclassified item, with a progress bar."""
-    with console.status("loading the model"):
-        worker = core.worker
-    pending = worker.pending()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("classifying", total=pending)
-        done = worker.run_pending(lambda n: progress.advance(task, n))
-    console.print(f"classified {done} items")
-    return done
 
 
 @app.command()
@@ -248,17 +179,17 @@ def digest(
     core = _core(ctx)
     with refused(UnknownDepartment):
         target = core.department(department)
-    from bot.delivery import due_period
+    from bot.digests.delivery import due_period
 
     end = datetime.now(UTC)
     start, end = (end - timedelta(days=days), end) if days else due_period(core, target, end)
     result = core.digest(target, start, end)
-    asyncio.run(ConsoleOutbound(console).post_digest(target.channel, result))
+    asyncio.run(ConsoleOutbound(console).post_digest(target.address, result))
 
 
 def _month(value: str) -> str:
     """A YYYY-MM option, checked."""
-    from bot.scoreboard import checked_month
+    from bot.executives.scoreboard import checked_month
 
     try:
         return checked_month(value)
@@ -266,6 +197,8 @@ def _month(value: str) -> str:
         raise fail(f"--month: {exc}") from None
 
 
+Platform = StrEnum("Platform", {name: name for name in PLATFORMS})
+PlatformOption = Annotated[Platform, typer.Option(help="Where the person is.")]
 Month = Annotated[str, typer.Option(help="The month, YYYY-MM.", metavar="YYYY-MM")]
 
 
@@ -277,7 +210,7 @@ def assign(ctx: typer.Context, month: Month) -> None:
     """
     import asyncio
 
-    from bot.programme import assign_month
+    from bot.executives.programme import assign_month
 
     month = _month(month)
     core = _core(ctx)
@@ -290,21 +223,10 @@ def assign(ctx: typer.Context, month: Month) -> None:
     )
 
 
-def outbound_for(core: Upside):
-    """Where messages go from the command line: Slack when configured, else this terminal."""
-    if core.settings.slack_enabled:
-        from adapters.slack.app import SlackAdapter
-
-        return SlackAdapter(core).outbound
-    from adapters.console import ConsoleOutbound
-
-    return ConsoleOutbound(console)
-
-
 @execs_app.command("list")
 def execs_list(ctx: typer.Context) -> None:
     """List active executives with their quota, home topics and absences."""
-    from bot.executives import roster
+    from bot.executives.roster import roster
 
     table = Table("user", "name", "quota", "home topics and departments", "away")
     for boss in roster(_core(ctx)):
@@ -321,7 +243,13 @@ def execs_list(ctx: typer.Context) -> None:
 @execs_app.command("add")
 def execs_add(
     ctx: typer.Context,
-    user: Annotated[str, typer.Argument(help="Their Slack (or Teams) user id, e.g. U0123ABCD.")],
+    user: Annotated[
+        str, typer.Argument(help="Their Slack user id (U0123ABCD) or Teams Entra object id.")
+    ],
+    platform: PlatformOption = Platform.slack,
+    workspace: Annotated[
+        str, typer.Option(help="Their Slack team id or Teams tenant id, where there are several.")
+    ] = "",
     name: Annotated[str | None, typer.Option(help="How they are named.")] = None,
     quota: Annotated[
         int | None, typer.Option(min=0, help="Complaints a month (default 3).")
@@ -333,10 +261,17 @@ def execs_add(
 ) -> None:
     """Add an executive, or change one; home topics and departments are preferred, not exclusive."""
     from bot.commands import name_list
-    from bot.executives import enrol
+    from bot.executives.roster import enrol
 
     with refused(LookupError, ValueError):
-        boss = enrol(_core(ctx), user, name, quota, name_list(topics), name_list(departments))
+        boss = enrol(
+            _core(ctx),
+            Address(platform.value, user, workspace),
+            name,
+            quota,
+            name_list(topics),
+            name_list(departments),
+        )
     console.print(
         f"{escape(boss.name)} ({escape(boss.user_id)}) is an executive, {boss.quota} a month"
     )
@@ -348,36 +283,41 @@ def execs_away(
     user: Annotated[str, typer.Argument(help="Their user id.")],
     start: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="First day away.")],
     end: Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], help="Last day away.")],
+    platform: PlatformOption = Platform.slack,
 ) -> None:
     """Mark an executive out of office: no assignments, reminders or nudges meanwhile."""
-    from bot.executives import set_away
+    from bot.executives.roster import set_away
 
     with refused(LookupError, ValueError):
-        set_away(_core(ctx), user, start.date(), end.date())
+        set_away(_core(ctx), Address(platform.value, user), start.date(), end.date())
     console.print(f"{escape(user)} is away {start:%Y-%m-%d} to {end:%Y-%m-%d}")
 
 
 @execs_app.command("back")
 def execs_back(
-    ctx: typer.Context, user: Annotated[str, typer.Argument(help="Their user id.")]
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="Their user id.")],
+    platform: PlatformOption = Platform.slack,
 ) -> None:
     """Clear an executive's absence."""
-    from bot.executives import set_away
+    from bot.executives.roster import set_away
 
     with refused(LookupError):
-        set_away(_core(ctx), user, None, None)
+        set_away(_core(ctx), Address(platform.value, user), None, None)
     console.print(f"{escape(user)} is back")
 
 
 @execs_app.command("remove")
 def execs_remove(
-    ctx: typer.Context, user: Annotated[str, typer.Argument(help="Their user id.")]
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="Their user id.")],
+    platform: PlatformOption = Platform.slack,
 ) -> None:
     """Take an executive off the programme; their open complaints go back to the queue."""
-    from bot.executives import retire
+    from bot.executives.roster import retire
 
     with refused(LookupError):
-        handed_back = retire(_core(ctx), user)
+        handed_back = retire(_core(ctx), Address(platform.value, user))
     console.print(
         f"{escape(user)} is no longer an executive; their record stays and their "
         f"{handed_back} open complaint(s) are back in the queue"
@@ -393,7 +333,7 @@ def execs_scoreboard(
 ) -> None:
     """Show a month's scoreboard: assigned, resolved and median time to resolve, per executive."""
     from adapters.console import render_scoreboard
-    from bot.scoreboard import scoreboard
+    from bot.executives.scoreboard import scoreboard
 
     month = _month(month) if month else datetime.now(UTC).strftime("%Y-%m")
     console.print(render_scoreboard(month, scoreboard(_core(ctx), month)))
@@ -407,7 +347,7 @@ def demo(
     ),
 ) -> None:
     """Run Upside end to end offline on the bundled sample feedback."""
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     settings: Settings = ctx.obj
     run_demo(
@@ -428,39 +368,3 @@ def serve(ctx: typer.Context) -> None:
     web.run_app(application, host=core.settings.host, port=core.settings.port)
 
 
-def scheduling(core: Upside, outbound):
-    """A cleanup context running the digest scheduler while the server runs."""
-    import asyncio
-    import contextlib
-
-    from bot.scheduler import DigestScheduler
-
-    async def context(_app):
-        task = asyncio.create_task(DigestScheduler(core, outbound).run())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
-
-
-def mount_adapters(application, core: Upside):
-    """Attach every configured channel adapter to the web app; returns the Slack adapter."""
-    from adapters import webhook
-
-    webhook.register(application, core)
-    if core.settings.webhook_token is None:
-        console.print("[yellow]UPSIDE_WEBHOOK_TOKEN is unset: the webhook refuses every call[/]")
-    if not core.settings.slack_enabled:
-        console.print("[yellow]Slack is off: set UPSIDE_SLACK_BOT_TOKEN and _SIGNING_SECRET[/]")
-        return None
-    from adapters.slack.app import SlackAdapter
-
-    slack = SlackAdapter(core)
-    slack.mount(application)
-    application.cleanup_ctx.append(scheduling(core, slack.outbound))
-    app_token = core.settings.slack_app_token
-    if app_token is not None:
-        application.cleanup_ctx.append(slack.socket_mode(app_token.get_secret_value()))
-    return slack

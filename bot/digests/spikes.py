@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func
 from sqlmodel import select
 
-from adapters.base import Outbound
+from bot.ports import Outbound
 from bot.core import Upside
+from bot.messages import Message, Said, Strong, para
 from bot.models import Department, FeedbackItem, SpikeAlert, Topic
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,17 @@ async def alert_spikes(core: Upside, outbound: Outbound, now: datetime) -> int:
     hours = core.settings.spike_window_hours
     sent = 0
     for spike in await to_thread(find_spikes, core, now):  # never holding up the event loop
-        text = (
-            f":rotating_light: Spike in *{spike.topic}*: {spike.negative} negative items in the "
-            f"last {hours} hours, against about {spike.usual:.1f} usually. "
-            f"Latest: “{spike.latest[:300]}”"
+        alert = Message.of(
+            para(
+                "Spike in ",
+                Strong(spike.topic),
+                f": {spike.negative} negative items in the last {hours} hours, "
+                f"against about {spike.usual:.1f} usually.",
+            ),
+            para("Latest: ", Said(spike.latest[:300])),
         )
         try:
-            await outbound.post_alert(spike.department.channel, spike.department.name, text)
+            await outbound.post_alert(spike.department.address, spike.department.name, alert)
         except Exception:
             log.warning("spike alert for %s failed; trying again later", spike.topic, exc_info=True)
             continue

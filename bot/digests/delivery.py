@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from adapters.base import Outbound, Posted
+from bot.ports import Outbound, Posted
 from bot.core import Upside
 from bot.db import insert_new
 from bot.models import Department, DigestRun, Notice, utcnow
@@ -49,7 +49,7 @@ async def deliver(
         core,
         DigestRun,
         run.id,
-        lambda: outbound.post_digest(department.channel, digest),
+        lambda: outbound.post_digest(department.address, digest),
         f"{department.name}'s digest",
     )
     return await to_thread(_finish, core, DigestRun, run.id, status="sent", message_ref=posted)

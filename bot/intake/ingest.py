@@ -9,10 +9,10 @@ from typing import Literal
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from adapters.base import InboundFeedback
+from bot.ports import InboundFeedback
 from bot.db import insert_new, session_scope
 from bot.models import FeedbackItem
-from bot.redact import redact
+from bot.intake.redact import redact
 
 Outcome = Literal["accepted", "duplicate", "rejected"]
 

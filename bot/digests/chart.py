@@ -6,7 +6,7 @@ import io
 
 from matplotlib.figure import Figure  # a bare Figure draws with Agg: no display needed
 
-from bot.digest import Digest
+from bot.digests.digest import Digest
 
 COLOURS = {"negative": "#d62828", "neutral": "#adb5bd", "positive": "#2a9d8f"}
 

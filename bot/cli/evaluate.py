@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.config import Settings
-from bot.topics import ConfigFileError, read_topics_file
+from bot.intake.topics import ConfigFileError, read_topics_file
 from classifiers import Classifier
 from classifiers.evaluate import Report, evaluate_sentiment, evaluate_topics
 from classifiers.sentiment import read_labelled

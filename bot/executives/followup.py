@@ -30,14 +30,15 @@ from functools import partial
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import select
 
-from adapters.base import Outbound, Posted
-from bot import complaints
+from bot.ports import Outbound, Posted
+from bot.executives import complaints
 from bot.core import Upside
 from bot.cron import LOOK_BACK, last_fire
-from bot.delivery import DeliveryError, send_once
-from bot.executives import away_on
+from bot.digests.delivery import DeliveryError, send_once
+from bot.executives.roster import away_on
+from bot.messages import Code, Message, bullets, para
 from bot.models import ComplaintAssignment, Executive, FeedbackItem, Notice, utcnow
-from bot.scoreboard import scoreboard
+from bot.executives.scoreboard import scoreboard
 
 log = logging.getLogger(__name__)
 REMIND_AFTER = timedelta(days=7)
@@ -140,14 +141,14 @@ def _nudges(core: Upside, outbound: Outbound, held: Held, now: datetime) -> list
         (
             "nudge",
             f"{week}:{boss_id}",
-            partial(outbound.send_direct, bosses[boss_id].user_id, _nudge_text(steps, now)),
+            partial(outbound.send_direct, bosses[boss_id].address, _nudge_message(steps, now)),
         )
         for boss_id, steps in waiting.items()
     ]
 
 
 def _scoreboard(core: Upside, outbound: Outbound, now: datetime) -> list[Due]:
-    channel = core.settings.leadership_channel
+    channel = core.settings.leadership
     fire = last_fire(MONTH_END, now)
     if not channel or fire is None or now - fire > SCOREBOARD_GRACE:
         return []
@@ -190,16 +191,15 @@ def _complaint_dm(
 ) -> Callable[[], Awaitable[Posted]]:
     async def send() -> Posted:
         view = await to_thread(complaints.complaint, core, step.feedback_id, boss.id)
-        return await outbound.send_complaint(boss.user_id, view, intro)
+        return await outbound.send_complaint(boss.address, view, intro)
 
     return send
 
 
-def _nudge_text(steps: list[ComplaintAssignment], now: datetime) -> str:
-    lines = [f"• #{s.feedback_id}, {(now - s.assigned_at).days} days with you" for s in steps]
+def _nudge_message(steps: list[ComplaintAssignment], now: datetime) -> Message:
     count = f"{len(steps)} complaint{'s' if len(steps) != 1 else ''}"
-    return (
-        f"Your weekly Upside nudge: {count} still waiting for you.\n"
-        + "\n".join(lines)
-        + "\n`/upside mine` shows them; `/upside resolve ID NOTE` closes one."
+    return Message.of(
+        para(f"Your weekly Upside nudge: {count} still waiting for you."),
+        bullets([f"#{s.feedback_id}, {(now - s.assigned_at).days} days with you" for s in steps]),
+        para(Code("mine"), " shows them; ", Code("resolve ID NOTE"), " closes one."),
     )

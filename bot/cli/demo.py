@@ -16,15 +16,16 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from adapters.console import ConsoleOutbound, render_scoreboard
-from bot import complaints
-from bot.cli import classify_pending, import_feedback, print_import_summary
+from bot.cli.feed import classify_pending, import_feedback, print_import_summary
 from bot.config import Settings
 from bot.core import Upside
-from bot.executives import enrol
+from bot.executives import complaints
+from bot.executives.programme import assign_month
+from bot.executives.roster import enrol
+from bot.executives.scoreboard import scoreboard
+from bot.intake.topics import apply_topics_file, read_topics_file
 from bot.models import Department, FeedbackItem
-from bot.programme import assign_month
-from bot.scoreboard import scoreboard
-from bot.topics import apply_topics_file, read_topics_file
+from bot.ports import Address
 
 SAMPLE_FILE = files("bot") / "data" / "sample_feedback.jsonl"
 DIGEST_DAYS = 7
@@ -78,7 +79,7 @@ def run_demo(settings: Settings, database: Path, console: Console) -> None:
         all_departments = session.exec(select(Department).order_by(Department.name)).all()
     digests = [core.digest(d, start, now) for d in all_departments]
     for department, digest in zip(all_departments, digests, strict=True):
-        asyncio.run(outbound.post_digest(department.channel, digest))
+        asyncio.run(outbound.post_digest(department.address, digest))
     console.print(_summary(core, digests))
     _executives(core, outbound, console, now)
 
@@ -86,12 +87,13 @@ def run_demo(settings: Settings, database: Path, console: Console) -> None:
 def _executives(core: Upside, outbound: ConsoleOutbound, console: Console, now: datetime) -> None:
     """Two executives get this month's worst complaints; one resolves hers; the scoreboard."""
     console.print("5. this month's complaints for two executives, by direct message")
-    enrol(core, "U-DEMO-CEO", "Chief Executive", quota=2)
-    enrol(core, "U-DEMO-CFO", "Finance Director", quota=1, departments=["Billing"])
+    ceo, cfo = Address("slack", "U-DEMO-CEO"), Address("teams", "demo-cfo-entra-id")
+    enrol(core, ceo, "Chief Executive", quota=2)
+    enrol(core, cfo, "Finance Director", quota=1, departments=["Billing"])
     month = f"{now:%Y-%m}"
     asyncio.run(assign_month(core, outbound, month, now.date()))
-    first = complaints.mine(core, "U-DEMO-CEO")[0]
-    complaints.resolve(core, "U-DEMO-CEO", first.id, "Called the customer and put it right.")
+    first = complaints.mine(core, ceo)[0]
+    complaints.resolve(core, ceo, first.id, "Called the customer and put it right.")
     console.print(f"6. the Chief Executive resolved #{first.id}; the scoreboard so far")
     console.print(render_scoreboard(month, scoreboard(core, month)))
 

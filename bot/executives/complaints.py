@@ -10,14 +10,15 @@ assignment gave you accepts it (``claimed_at``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from adapters.base import Outbound
-from bot.core import Upside
+from bot.ports import Address, Outbound
+from bot.core import RoleRequired, Upside
+from bot.executives.views import ComplaintView
+from bot.messages import Message, para
 from bot.models import ComplaintAssignment, Executive, FeedbackItem, Topic, utcnow
 
 log = logging.getLogger(__name__)
@@ -28,22 +29,6 @@ MONTHLY = "monthly"  # the origin of an assignment made by the monthly programme
 
 class ProgrammeError(LookupError):
     """A request the programme cannot honour; the message says why, for the person."""
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintView:
-    """A complaint as executives see it: redacted words, how bad, topic, source link.
-
-    ``status`` is open (in the queue), assigned (given, not yet accepted), claimed or
-    resolved.
-    """
-
-    id: int
-    text: str
-    score: float
-    topic: str | None
-    link: str
-    status: str = "open"
 
 
 def _is_complaint(core: Upside, item: FeedbackItem) -> bool:
@@ -78,26 +63,30 @@ def queue(core: Upside, limit: int = 10) -> list[ComplaintView]:
     return [_view(item, topic) for item, topic in rows]
 
 
-def executive(session: Session, user_id: str) -> Executive:
-    """The active executive behind a chat user id."""
+def executive(session: Session, person: Address) -> Executive:
+    """The active executive behind a chat user."""
     found = session.exec(
-        select(Executive).where(Executive.user_id == user_id, Executive.active)
+        select(Executive).where(
+            Executive.platform == person.platform,
+            Executive.user_id == person.id,
+            Executive.active,
+        )
     ).first()
     if found is None:
-        raise PermissionError("this needs the *executive* role; ask an Upside admin")
+        raise RoleRequired("executive")
     return found
 
 
-def is_executive(core: Upside, user_id: str) -> None:
-    """Raise PermissionError unless `user_id` is an active executive."""
+def is_executive(core: Upside, person: Address) -> None:
+    """Raise PermissionError unless `person` is an active executive."""
     with core.session() as session:
-        executive(session, user_id)
+        executive(session, person)
 
 
-def claim(core: Upside, user_id: str, feedback_id: int | None = None) -> ComplaintView:
+def claim(core: Upside, person: Address, feedback_id: int | None = None) -> ComplaintView:
     """Take a complaint: the one given, or the worst unassigned one."""
     with core.session() as session:
-        boss = executive(session, user_id)
+        boss = executive(session, person)
         if feedback_id is None:
             worst = queue(core, limit=1)
             if not worst:
@@ -133,10 +122,10 @@ def claim(core: Upside, user_id: str, feedback_id: int | None = None) -> Complai
         return _view(item, _topic(session, item), "claimed")
 
 
-def mine(core: Upside, user_id: str) -> list[ComplaintView]:
+def mine(core: Upside, person: Address) -> list[ComplaintView]:
     """The executive's open complaints, oldest first."""
     with core.session() as session:
-        boss = executive(session, user_id)
+        boss = executive(session, person)
         assert boss.id is not None
     return open_complaints(core, boss.id)
 
@@ -176,12 +165,12 @@ def _state(held: ComplaintAssignment | None) -> str:
     return "claimed" if held.claimed_at else "assigned"
 
 
-def resolve(core: Upside, user_id: str, feedback_id: int, note: str) -> ComplaintView:
+def resolve(core: Upside, person: Address, feedback_id: int, note: str) -> ComplaintView:
     """Close the executive's complaint with a note of what was done."""
     if not note.strip():
         raise ProgrammeError("Say what was done: `resolve ID NOTE`.")
     with core.session() as session:
-        assignment = _own(session, user_id, feedback_id)
+        assignment = _own(session, person, feedback_id)
         assignment.status, assignment.note, assignment.resolved_at = "resolved", note, utcnow()
         session.add(assignment)
         item = session.get(FeedbackItem, feedback_id)
@@ -198,29 +187,30 @@ async def answer(outbound: Outbound, complaint: ComplaintView, note: str) -> boo
     if not complaint.link:
         return False
     try:
-        await outbound.reply_in_thread(complaint.link, f"Resolved: {note}")
+        reply = Message.of(para("Resolved: ", note))
+        await outbound.reply_in_thread(complaint.source, complaint.link, reply)
     except Exception:
         log.warning("could not answer the source thread of #%s", complaint.id, exc_info=True)
         return False
     return True
 
 
-def release(core: Upside, user_id: str, feedback_id: int) -> None:
+def release(core: Upside, person: Address, feedback_id: int) -> None:
     """Hand a complaint back to the queue; the record of having held it stays."""
     with core.session() as session:
-        assignment = _own(session, user_id, feedback_id)
+        assignment = _own(session, person, feedback_id)
         assignment.status, assignment.released_at = "released", utcnow()
         session.add(assignment)
 
 
-def holding(core: Upside, user_id: str, feedback_id: int) -> None:
+def holding(core: Upside, person: Address, feedback_id: int) -> None:
     """Raise unless the complaint is open in this executive's name (a form checks first)."""
     with core.session() as session:
-        _own(session, user_id, feedback_id)
+        _own(session, person, feedback_id)
 
 
-def _own(session: Session, user_id: str, feedback_id: int) -> ComplaintAssignment:
-    boss = executive(session, user_id)
+def _own(session: Session, person: Address, feedback_id: int) -> ComplaintAssignment:
+    boss = executive(session, person)
     assignment = session.exec(
         select(ComplaintAssignment).where(
             ComplaintAssignment.feedback_id == feedback_id,
@@ -267,5 +257,5 @@ def _holder(core: Upside, feedback_id: int) -> str:
 def _view(item: FeedbackItem, topic: str | None, status: str = "open") -> ComplaintView:
     assert item.id is not None
     return ComplaintView(
-        item.id, item.display_text, item.sentiment_score or 0.0, topic, item.link, status
+        item.id, item.display_text, item.sentiment_score or 0.0, topic, item.link, status, item.source
     )

@@ -17,14 +17,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from adapters.base import Outbound
-from bot import complaints
-from bot.assignment import Candidate, Complaint, Past, assign
-from bot.complaints import MONTHLY
+from bot.ports import Outbound
+from bot.executives import complaints
+from bot.executives.assignment import Candidate, Complaint, Past, assign
+from bot.executives.complaints import MONTHLY
 from bot.core import Upside
 from bot.db import insert_new
-from bot.executives import away_on
-from bot.followup import tell_assigned
+from bot.executives.roster import away_on
+from bot.executives.followup import tell_assigned
 from bot.models import (
     ComplaintAssignment,
     Department,

@@ -1,0 +1,98 @@
+"""Wiring the running app: which adapters serve, and where the core's messages go.
+
+One process may serve Slack and Teams at once; the core reaches both through one
+`Switchboard`, so a Slack admin's `digest now` for a department that posts in Teams
+goes to Teams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.cli.output import console
+from bot.core import Upside
+from bot.ports import Outbound, Switchboard
+from bot.scheduler import DigestScheduler
+
+
+def outbound_for(core: Upside) -> Outbound:
+    """Where messages go from the command line: the configured platforms, else this terminal."""
+    switchboard = Switchboard({})
+    if core.settings.slack_enabled:
+        from adapters.slack.app import SlackAdapter
+
+        switchboard.add("slack", SlackAdapter(core, switchboard).outbound)
+    if core.settings.teams_enabled:
+        from adapters.teams.app import TeamsAdapter
+
+        switchboard.add("teams", TeamsAdapter(core, switchboard).outbound)
+    if switchboard.platforms:
+        return switchboard
+    from adapters.console import ConsoleOutbound
+
+    return ConsoleOutbound(console)
+
+
+@dataclass
+class Served:
+    """What `mount_adapters` attached: each platform's adapter, and one outbound for them all."""
+
+    switchboard: Switchboard
+    adapters: dict[str, Any] = field(default_factory=dict)
+
+
+def mount_adapters(application: web.Application, core: Upside) -> Served:
+    """Attach every configured channel adapter to the web app, and the scheduler behind them."""
+    from adapters import webhook
+
+    webhook.register(application, core)
+    settings = core.settings
+    if settings.webhook_token is None:
+        console.print("[yellow]UPSIDE_WEBHOOK_TOKEN is unset: the webhook refuses every call[/]")
+    served = Served(Switchboard({}))
+    switchboard = served.switchboard
+    if settings.slack_enabled:
+        from adapters.slack.app import SlackAdapter
+
+        slack = served.adapters["slack"] = SlackAdapter(core, switchboard)
+        slack.mount(application)
+        switchboard.add("slack", slack.outbound)
+        if settings.slack_app_token is not None:
+            token = settings.slack_app_token.get_secret_value()
+            application.cleanup_ctx.append(slack.socket_mode(token))
+    else:
+        console.print("[yellow]Slack is off: set UPSIDE_SLACK_BOT_TOKEN and _SIGNING_SECRET[/]")
+    if settings.teams_enabled:
+        from adapters.teams.app import TeamsAdapter
+
+        teams = served.adapters["teams"] = TeamsAdapter(core, switchboard)
+        teams.mount(application)
+        switchboard.add("teams", teams.outbound)
+    else:
+        console.print(
+            "[yellow]Teams is off: set UPSIDE_TEAMS_APP_ID, _APP_PASSWORD and _TENANT_ID[/]"
+        )
+    if switchboard.platforms:
+        application.cleanup_ctx.append(scheduling(core, switchboard))
+    return served
+
+
+def scheduling(
+    core: Upside, outbound: Outbound
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context running the digest scheduler while the server runs."""
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(DigestScheduler(core, outbound).run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
