@@ -9,11 +9,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.digests.digest import Digest, Quote
+from bot.executives.views import ComplaintView, Standing, duration
 from bot.messages import Message
 from bot.ports import Address, Outbound, Posted
-from bot.executives.views import ComplaintView
-from bot.digests.digest import Digest, Quote
-from bot.executives.views import Standing, duration
 
 _STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
 

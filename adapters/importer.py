@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.ports import InboundFeedback
 from adapters.records import FeedbackRecord, describe
+from bot.ports import InboundFeedback
 
 
 @dataclass(frozen=True, slots=True)

@@ -452,7 +452,9 @@ class Commands:
                 name_list(options.get("topics")),
                 name_list(options.get("departments")),
             )
-            return Message.of(para(Mention(person.id, boss.name), f" is an executive: {exec_line(boss)}"))
+            return Message.of(
+                para(Mention(person.id, boss.name), f" is an executive: {exec_line(boss)}")
+            )
         if action == "remove":
             handed_back = await to_thread(executives.retire, self.core, person)
             return Message.of(

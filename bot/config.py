@@ -103,8 +103,12 @@ class Settings(BaseSettings):
         "", description="Comma-separated Slack channel ids always treated as feedback channels."
     )
 
+    public_url: str = Field(
+        "", description="The https URL where Upside is reachable, for images in Teams cards."
+    )
     teams_app_id: str | None = Field(
-        None, description="Entra app (client) id of the Azure Bot; with the password and tenant, enables Teams."
+        None,
+        description="Entra app id of the Azure Bot; with the password and tenant, enables Teams.",
     )
     teams_app_password: SecretStr | None = Field(
         None, description="Client secret of the Entra app."
@@ -113,7 +117,8 @@ class Settings(BaseSettings):
         None, description="Entra tenant id of the single-tenant app."
     )
     teams_allowed_tenants: str = Field(
-        "", description="Comma-separated tenant ids whose activities are accepted; empty: the app's own."
+        "",
+        description="Comma-separated tenant ids accepted; empty: the app's own.",
     )
     teams_admins: str = Field(
         "", description="Comma-separated Entra object ids of Upside admins in Teams."

@@ -8,17 +8,17 @@ from functools import cached_property
 
 from sqlmodel import Session, select
 
-from bot.ports import InboundFeedback
 from bot import db
 from bot.config import Settings
 from bot.db import insert_new
 from bot.digests.build import build_digest
 from bot.digests.digest import Digest
 from bot.intake.ingest import Ingestor, IngestReport, validate
-from bot.models import Department, FeedbackItem, ProcessedEvent, Topic, WatchedChannel, utcnow
 from bot.intake.redact import redact
 from bot.intake.topics import correct_topic
 from bot.intake.worker import ClassifyWorker
+from bot.models import Department, FeedbackItem, ProcessedEvent, Topic, WatchedChannel, utcnow
+from bot.ports import InboundFeedback
 from classifiers import Classifier
 
 

@@ -21,14 +21,14 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Connection, text
 from sqlmodel import select
 
-from bot.ports import Outbound
 from bot.core import Upside
 from bot.cron import last_fire
 from bot.digests.delivery import DeliveryError, deliver, due_period, last_covered, retry_failed
-from bot.executives.followup import follow_up
-from bot.models import Department, utcnow
-from bot.executives.programme import assign_month
 from bot.digests.spikes import alert_spikes
+from bot.executives.followup import follow_up
+from bot.executives.programme import assign_month
+from bot.models import Department, utcnow
+from bot.ports import Outbound
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x5570_5349_4445  # "UpSIDE": the advisory lock the scheduling process holds

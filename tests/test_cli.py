@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.core import Upside
-from bot.models import ComplaintAssignment, Executive, FeedbackItem
 from bot.executives.views import duration
 from bot.intake.topics import read_topics_file
+from bot.models import ComplaintAssignment, Executive, FeedbackItem
 from tests.conftest import make_settings
 
 runner = CliRunner()

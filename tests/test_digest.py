@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.ports import InboundFeedback
 from bot.digests.chart import sentiment_chart
 from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
+from bot.ports import InboundFeedback
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
 START = END - timedelta(days=1)

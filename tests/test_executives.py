@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
-from bot.ports import Address, InboundFeedback
 from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
 from bot.models import ComplaintAssignment, Executive
+from bot.ports import Address, InboundFeedback
 from tests.fakes.signing import interaction_body, signed_headers
 from tests.fakes.slack_api import RESPONSE_URL_METHOD
 from tests.test_slack_app import (  # noqa: F401
@@ -310,8 +310,8 @@ async def test_home_topics_are_preferred_and_a_released_complaint_is_not_given_a
     from rich.console import Console
 
     from adapters.console import ConsoleOutbound
-    from bot.executives.roster import enrol
     from bot.executives.programme import assign_month
+    from bot.executives.roster import enrol
 
     core.ingest([InboundFeedback("webhook", f"h{i}", t) for i, t in enumerate(COMPLAINTS)])
     core.worker.run_pending()

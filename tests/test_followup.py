@@ -13,12 +13,12 @@ import pytest
 import pytest_asyncio
 from sqlmodel import select
 
-from bot.ports import InboundFeedback
 from adapters.slack.outbound import SlackOutbound, make_client
 from bot.core import Upside
 from bot.executives.followup import follow_up
-from bot.models import ComplaintAssignment, Executive, FeedbackItem, Notice
 from bot.executives.scoreboard import scoreboard
+from bot.models import ComplaintAssignment, Executive, FeedbackItem, Notice
+from bot.ports import InboundFeedback
 from tests.conftest import make_core
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 

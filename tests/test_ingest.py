@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import func, select
 
-from bot.ports import InboundFeedback
 from bot.intake.ingest import validate
 from bot.models import FeedbackItem
+from bot.ports import InboundFeedback
 
 
 def feedback(external_id: str = "1", text: str = "The parcel was late", **kw) -> InboundFeedback:

@@ -12,10 +12,10 @@ import time_machine
 from rich.console import Console
 from sqlmodel import select
 
-from bot.ports import InboundFeedback
 from adapters.console import ConsoleOutbound
 from bot.core import Upside
 from bot.models import Department, DigestRun
+from bot.ports import InboundFeedback
 from bot.scheduler import DigestScheduler, Leadership, post_due_digest, trigger_for
 from tests.conftest import make_core, make_settings
 

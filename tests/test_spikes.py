@@ -9,8 +9,8 @@ from rich.console import Console
 from sqlmodel import select
 
 from adapters.console import ConsoleOutbound
-from bot.models import FeedbackItem, SpikeAlert, Topic
 from bot.digests.spikes import alert_spikes, find_spikes
+from bot.models import FeedbackItem, SpikeAlert, Topic
 
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.ports import InboundFeedback
-from bot.models import Department, FeedbackItem, Topic
 from bot.intake.topics import correct_topic
+from bot.models import Department, FeedbackItem, Topic
+from bot.ports import InboundFeedback
 
 MESSAGES = {
     "d1": "My parcel has been stuck in transit for nine days and the courier never turned up.",

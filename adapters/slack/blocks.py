@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.digests.digest import Digest, Quote
 from adapters.slack.markup import ENTITIES, escape_mrkdwn, link
+from bot.digests.digest import Digest, Quote
 
 MAX_BLOCKS = 50
 HEADER_CHARS = 150

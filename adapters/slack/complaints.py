@@ -19,11 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import TEXT_CHARS, escape_clipped, section
 from adapters.slack.context import SlackContext, person
-from bot.executives import complaints
+from adapters.slack.markup import escape_mrkdwn, link, mrkdwn
 from bot.commands import refusal, resolved_reply
+from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
 from bot.executives.views import ComplaintView
-from adapters.slack.markup import escape_mrkdwn, link, mrkdwn
 
 log = logging.getLogger(__name__)
 CLAIM, RELEASE, RESOLVE = "complaint_claim", "complaint_release", "complaint_resolve"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import Address, InboundFeedback
+from adapters.slack.markup import unescape_mrkdwn
 from bot.commands import Actor, Commands
 from bot.core import Upside
-from adapters.slack.markup import unescape_mrkdwn
+from bot.ports import Address, InboundFeedback
 
 SOURCE = "slack"
 GROUP_TTL = 300.0  # seconds an admin group's membership is trusted before asking Slack again

@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from adapters.slack.blocks import section
 from adapters.slack.context import SlackContext
-from bot.executives import complaints
-from bot.digests.build import DepartmentMood, department_moods
 from adapters.slack.markup import escape_mrkdwn
+from bot.digests.build import DepartmentMood, department_moods
+from bot.executives import complaints
 from bot.models import Executive, Topic, utcnow
 
 DAYS = 7

@@ -10,8 +10,8 @@ from sqlmodel import select
 from adapters.slack import home
 from adapters.slack.blocks import WRONG_TOPIC, parse_wrong_topic
 from adapters.slack.context import SlackContext, feedback_from_message
-from bot.models import Department, Topic
 from bot.intake.topics import TopicConfig, save_topic
+from bot.models import Department, Topic
 
 SHORTCUT = "send_to_upside"
 TOPIC_FORM = "topic_form"

@@ -79,7 +79,9 @@ def span(part: Span) -> str:
         case Mention(user_id):
             return f"<@{user_id}>"
         case ChannelRef(channel_id):
-            return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape_mrkdwn(channel_id)
+            return (
+                f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape_mrkdwn(channel_id)
+            )
         case Said(text):
             return f"“{escape_mrkdwn(text)}”"
     raise TypeError(f"not a span: {part!r}")

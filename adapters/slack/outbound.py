@@ -13,17 +13,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import Address, Outbound, Posted
 from adapters.slack.blocks import digest_blocks, digest_text
 from adapters.slack.complaints import complaint_blocks, complaint_text
-from bot.digests.chart import sentiment_chart
-from bot.executives.views import ComplaintView
-from bot.config import Settings
-from bot.digests.digest import Digest
 from adapters.slack.markup import mrkdwn
+from bot.config import Settings
+from bot.digests.chart import sentiment_chart
+from bot.digests.digest import Digest
 from bot.executives.scoreboard import scoreboard_message
-from bot.executives.views import Standing
+from bot.executives.views import ComplaintView, Standing
 from bot.messages import Message
+from bot.ports import Address, Outbound, Posted
 
 log = logging.getLogger(__name__)
 

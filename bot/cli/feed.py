@@ -64,5 +64,3 @@ def classify_pending(core: Upside) -> int:
         done = worker.run_pending(lambda n: progress.advance(task, n))
     console.print(f"classified {done} items")
     return done
-
-

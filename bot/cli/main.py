@@ -19,8 +19,8 @@ from bot.cli.output import console, fail, refused
 from bot.cli.wiring import mount_adapters, outbound_for
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import UnknownDepartment, Upside
-from bot.ports import PLATFORMS, Address
 from bot.intake.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
+from bot.ports import PLATFORMS, Address
 
 app = typer.Typer(
     help="Upside: the voice of the customer, in every department's channel.",
@@ -34,6 +34,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
 execs_app = typer.Typer(help="The executives' roster and scoreboard.", no_args_is_help=True)
 app.add_typer(execs_app, name="execs")
+teams_app = typer.Typer(help="Microsoft Teams: the app package.", no_args_is_help=True)
+app.add_typer(teams_app, name="teams")
 
 
 @app.callback()
@@ -339,6 +341,26 @@ def execs_scoreboard(
     console.print(render_scoreboard(month, scoreboard(_core(ctx), month)))
 
 
+@teams_app.command("package")
+def teams_package(
+    ctx: typer.Context,
+    host: Annotated[
+        str,
+        typer.Option(help="The public host name Teams reaches Upside at, e.g. bot.example.com."),
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write the zip.")] = Path("upside-teams.zip"),
+) -> None:
+    """Write the Teams app package (manifest and icons) for the configured app id, to upload."""
+    from adapters.teams.package import build_package
+
+    settings: Settings = ctx.obj
+    if not settings.teams_app_id:
+        raise fail("set UPSIDE_TEAMS_APP_ID (the Azure Bot's app id) first")
+    with refused(ValueError):
+        written = build_package(settings.teams_app_id, host, out)
+    console.print(f"wrote {escape(str(written))}: upload it in Teams (Apps → Manage your apps)")
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -366,5 +388,3 @@ def serve(ctx: typer.Context) -> None:
     application = create_app(core)
     mount_adapters(application, core)
     web.run_app(application, host=core.settings.host, port=core.settings.port)
-
-

@@ -25,5 +25,3 @@ def refused(*errors: type[Exception]) -> Iterator[None]:
         yield
     except errors as exc:
         raise fail(str(exc)) from None
-
-

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.cli.output import console
 from bot.core import Upside
+from bot.digests.attention import Watchful
 from bot.ports import Outbound, Switchboard
 from bot.scheduler import DigestScheduler
 
@@ -24,16 +25,17 @@ from bot.scheduler import DigestScheduler
 def outbound_for(core: Upside) -> Outbound:
     """Where messages go from the command line: the configured platforms, else this terminal."""
     switchboard = Switchboard({})
+    outbound = Watchful(core, switchboard)
     if core.settings.slack_enabled:
         from adapters.slack.app import SlackAdapter
 
-        switchboard.add("slack", SlackAdapter(core, switchboard).outbound)
+        switchboard.add("slack", SlackAdapter(core, outbound).outbound)
     if core.settings.teams_enabled:
         from adapters.teams.app import TeamsAdapter
 
-        switchboard.add("teams", TeamsAdapter(core, switchboard).outbound)
+        switchboard.add("teams", TeamsAdapter(core, outbound).outbound)
     if switchboard.platforms:
-        return switchboard
+        return outbound
     from adapters.console import ConsoleOutbound
 
     return ConsoleOutbound(console)
@@ -44,23 +46,29 @@ class Served:
     """What `mount_adapters` attached: each platform's adapter, and one outbound for them all."""
 
     switchboard: Switchboard
+    outbound: Outbound
     adapters: dict[str, Any] = field(default_factory=dict)
 
 
-def mount_adapters(application: web.Application, core: Upside) -> Served:
-    """Attach every configured channel adapter to the web app, and the scheduler behind them."""
+def mount_adapters(
+    application: web.Application, core: Upside, teams_credentials: Any = None
+) -> Served:
+    """Attach every configured channel adapter to the web app, and the scheduler behind them.
+
+    `teams_credentials` replaces how Teams' outbound tokens are made (tests use a local one).
+    """
     from adapters import webhook
 
     webhook.register(application, core)
     settings = core.settings
     if settings.webhook_token is None:
         console.print("[yellow]UPSIDE_WEBHOOK_TOKEN is unset: the webhook refuses every call[/]")
-    served = Served(Switchboard({}))
-    switchboard = served.switchboard
+    switchboard = Switchboard({})
+    served = Served(switchboard, Watchful(core, switchboard))
     if settings.slack_enabled:
         from adapters.slack.app import SlackAdapter
 
-        slack = served.adapters["slack"] = SlackAdapter(core, switchboard)
+        slack = served.adapters["slack"] = SlackAdapter(core, served.outbound)
         slack.mount(application)
         switchboard.add("slack", slack.outbound)
         if settings.slack_app_token is not None:
@@ -71,7 +79,8 @@ def mount_adapters(application: web.Application, core: Upside) -> Served:
     if settings.teams_enabled:
         from adapters.teams.app import TeamsAdapter
 
-        teams = served.adapters["teams"] = TeamsAdapter(core, switchboard)
+        teams = TeamsAdapter(core, served.outbound, credentials_factory=teams_credentials)
+        served.adapters["teams"] = teams
         teams.mount(application)
         switchboard.add("teams", teams.outbound)
     else:
@@ -79,7 +88,7 @@ def mount_adapters(application: web.Application, core: Upside) -> Served:
             "[yellow]Teams is off: set UPSIDE_TEAMS_APP_ID, _APP_PASSWORD and _TENANT_ID[/]"
         )
     if switchboard.platforms:
-        application.cleanup_ctx.append(scheduling(core, switchboard))
+        application.cleanup_ctx.append(scheduling(core, served.outbound))
     return served
 
 

@@ -17,10 +17,10 @@ from typing import TypeVar
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from bot.ports import Outbound, Posted
 from bot.core import Upside
 from bot.db import insert_new
 from bot.models import Department, DigestRun, Notice, utcnow
+from bot.ports import Outbound, Posted
 
 log = logging.getLogger(__name__)
 Row = TypeVar("Row", DigestRun, Notice)

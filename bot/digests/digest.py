@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     """A customer's own words (redacted), with where they came from."""

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func
 from sqlmodel import select
 
-from bot.ports import Outbound
 from bot.core import Upside
 from bot.messages import Message, Said, Strong, para
 from bot.models import Department, FeedbackItem, SpikeAlert, Topic
+from bot.ports import Outbound
 
 log = logging.getLogger(__name__)
 BASELINE = timedelta(days=7)

@@ -15,11 +15,11 @@ from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.ports import Address, Outbound
 from bot.core import RoleRequired, Upside
 from bot.executives.views import ComplaintView
 from bot.messages import Message, para
 from bot.models import ComplaintAssignment, Executive, FeedbackItem, Topic, utcnow
+from bot.ports import Address, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -257,5 +257,11 @@ def _holder(core: Upside, feedback_id: int) -> str:
 def _view(item: FeedbackItem, topic: str | None, status: str = "open") -> ComplaintView:
     assert item.id is not None
     return ComplaintView(
-        item.id, item.display_text, item.sentiment_score or 0.0, topic, item.link, status, item.source
+        item.id,
+        item.display_text,
+        item.sentiment_score or 0.0,
+        topic,
+        item.link,
+        status,
+        item.source,
     )

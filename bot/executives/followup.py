@@ -30,15 +30,15 @@ from functools import partial
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import select
 
-from bot.ports import Outbound, Posted
-from bot.executives import complaints
 from bot.core import Upside
 from bot.cron import LOOK_BACK, last_fire
 from bot.digests.delivery import DeliveryError, send_once
+from bot.executives import complaints
 from bot.executives.roster import away_on
+from bot.executives.scoreboard import scoreboard
 from bot.messages import Code, Message, bullets, para
 from bot.models import ComplaintAssignment, Executive, FeedbackItem, Notice, utcnow
-from bot.executives.scoreboard import scoreboard
+from bot.ports import Outbound, Posted
 
 log = logging.getLogger(__name__)
 REMIND_AFTER = timedelta(days=7)

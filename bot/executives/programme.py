@@ -17,14 +17,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.ports import Outbound
+from bot.core import Upside
+from bot.db import insert_new
 from bot.executives import complaints
 from bot.executives.assignment import Candidate, Complaint, Past, assign
 from bot.executives.complaints import MONTHLY
-from bot.core import Upside
-from bot.db import insert_new
-from bot.executives.roster import away_on
 from bot.executives.followup import tell_assigned
+from bot.executives.roster import away_on
 from bot.models import (
     ComplaintAssignment,
     Department,
@@ -34,6 +33,7 @@ from bot.models import (
     Topic,
     utcnow,
 )
+from bot.ports import Outbound
 
 
 async def assign_month(core: Upside, outbound: Outbound, month: str, today: date) -> int:

@@ -12,8 +12,8 @@ from datetime import date
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.executives.complaints import ProgrammeError
 from bot.core import Upside
+from bot.executives.complaints import ProgrammeError
 from bot.models import ComplaintAssignment, Department, Executive, Topic, utcnow
 from bot.ports import Address
 
@@ -57,7 +57,9 @@ def enrol(
                 Executive.platform == person.platform, Executive.user_id == person.id
             )
         ).first()
-        boss = boss or Executive(platform=person.platform, user_id=person.id, name=name or person.id)
+        boss = boss or Executive(
+            platform=person.platform, user_id=person.id, name=name or person.id
+        )
         boss.name = name or boss.name
         boss.workspace = person.workspace or boss.workspace
         boss.quota = boss.quota if quota is None else quota

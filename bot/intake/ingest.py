@@ -9,10 +9,10 @@ from typing import Literal
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from bot.ports import InboundFeedback
 from bot.db import insert_new, session_scope
-from bot.models import FeedbackItem
 from bot.intake.redact import redact
+from bot.models import FeedbackItem
+from bot.ports import InboundFeedback
 
 Outcome = Literal["accepted", "duplicate", "rejected"]
 

@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, Engine, Row, func, update
 from sqlmodel import Session, select
 
 from bot.db import session_scope
-from bot.models import FeedbackItem, Topic, utcnow
 from bot.intake.topics import topic_specs
+from bot.models import FeedbackItem, Topic, utcnow
 from classifiers import Classifier
 
 log = logging.getLogger(__name__)

@@ -52,9 +52,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("workspace", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column(
-            "conversation_id", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False
-        ),
+        sa.Column("conversation_id", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("channel_id", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
