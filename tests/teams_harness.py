@@ -11,7 +11,9 @@ import copy
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -24,6 +26,7 @@ from bot.cli.wiring import Served, mount_adapters
 from bot.core import Upside
 from bot.models import FeedbackItem
 from bot.server import create_app
+from classifiers import Classifier
 from tests.conftest import make_core
 from tests.fakes.microsoft import (
     APP_ID,
@@ -190,8 +193,9 @@ def copy_of(activity: Json) -> Json:
     return copy.deepcopy(activity)
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def teams(tmp_path, classifier) -> AsyncIterator[TeamsHarness]:
+@asynccontextmanager
+async def teams_server(tmp_path: Path, classifier: Classifier) -> AsyncIterator[TeamsHarness]:
+    """A server with Teams on, the fake identity and connector behind it; the bot installed."""
     with FakeIdentity() as identity, sdk_trusts(identity):
         async with FakeConnector() as connector:
             core = make_core(
@@ -209,5 +213,13 @@ async def teams(tmp_path, classifier) -> AsyncIterator[TeamsHarness]:
             async with TestClient(TestServer(app)) as http:
                 harness = TeamsHarness(http, core, connector, served)
                 harness.add_member(ADMIN_AAD, "Ada Admin")
+                # Teams tells the bot when it is added to a team: it keeps the reference
+                assert await harness.send(harness.activity("conversation_update_bot_added")) == 200
                 yield harness
             core.engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def teams(tmp_path: Path, classifier: Classifier) -> AsyncIterator[TeamsHarness]:
+    async with teams_server(tmp_path, classifier) as harness:
+        yield harness

@@ -77,7 +77,7 @@ def test_render_marks_up_only_the_spans_the_core_chose() -> None:
 
 def test_render_without_names_uses_neutral_labels() -> None:
     text, entities = render(Message.of(para(Mention("aad-9"), " see ", ChannelRef("19:x"))))
-    assert text == "<at>a colleague</at> see the channel"
+    assert text == "<at>a colleague</at> see 19:x"
     assert entities[0]["mentioned"] == {"id": "aad-9", "name": "a colleague"}
 
 

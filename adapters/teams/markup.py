@@ -141,8 +141,8 @@ def _span(
             if not is_web_url(url) or (budget is not None and 2 * len(target) > budget):
                 return escape(f"{label} ({url})", budget)  # shown, not followed
             return f"[{escape(label or url, budget)}]({target})"
-        case Mention(user_id):
-            name = names.get(user_id) or _NO_NAME
+        case Mention(user_id, known):
+            name = names.get(user_id) or known or _NO_NAME
             if entities is None:
                 return escape(name, budget)
             text = f"<at>{''.join(_ENTITIES.get(char, char) for char in name)}</at>"
@@ -153,7 +153,7 @@ def _span(
             return text
         case ChannelRef(channel_id):
             name = names.get(channel_id)
-            return escape(f"#{name}" if name else "the channel", budget)
+            return escape(f"#{name}" if name else channel_id, budget)
         case Said(text):
             return f"“{escape(text, budget)}”"
     raise TypeError(f"not a span: {span!r}")
