@@ -56,6 +56,10 @@ class Chat(ABC):
         """How `who` is @mentioned inside a command on this platform."""
 
     @abstractmethod
+    def channel_mention(self) -> str:
+        """How `channel` is named inside a command on this platform."""
+
+    @abstractmethod
     async def customer_says(self, text: str) -> None:
         """A message arrives in `channel` (a support tool's or a person's)."""
 
@@ -89,6 +93,9 @@ class SlackChat(Chat):
 
     def mention(self, who: str) -> str:
         return f"<@{self._ids[who]}|{who}>"
+
+    def channel_mention(self) -> str:
+        return f"<#{self.channel}|feedback>"
 
     async def command(self, text: str, who: str = "anyone", in_channel: bool = False) -> str:
         slack = self.harness.slack
@@ -151,12 +158,16 @@ class TeamsChat(Chat):
         }
         for who, aad in self._ids.items():
             harness.add_member(aad, who.title())
+        harness.known[CHANNEL] = "Feedback"
 
     def user_id(self, who: str) -> str:
         return self._ids[who]
 
     def mention(self, who: str) -> str:
         return f"<at>{who.title()}</at>"
+
+    def channel_mention(self) -> str:
+        return "<at>Feedback</at>"
 
     async def command(self, text: str, who: str = "anyone", in_channel: bool = False) -> str:
         return readable(await self.harness.say(text, self._ids[who], in_channel))
@@ -172,14 +183,7 @@ class TeamsChat(Chat):
         return [_teams_text(body) for body in self.harness.posts(CHANNEL)]
 
     def thread_replies(self) -> list[str]:
-        return [
-            _teams_text(call.body)
-            for call in self.harness.connector.calls
-            if call.method == "POST"
-            and call.path.startswith(f"/v3/conversations/{CHANNEL};messageid=")
-            and call.path.endswith("/activities")  # posted on its own, not answering a command
-            and not call.failed
-        ]
+        return [_teams_text(body) for body in self.harness.thread_posts(CHANNEL)]
 
 
 def _teams_text(activity: dict) -> str:

@@ -61,7 +61,8 @@ class TeamsHarness:
     core: Upside
     connector: FakeConnector
     served: Served
-    known: dict[str, str] = field(default_factory=dict)  # Entra id → display name
+    known: dict[str, str] = field(default_factory=dict)  # Entra id or channel id → name
+    sent: set[str] = field(default_factory=set)  # ids of the activities posted to the bot
 
     @property
     def adapter(self) -> TeamsAdapter:
@@ -85,6 +86,7 @@ class TeamsHarness:
     async def post(self, activity: Json, token: str | None = None) -> tuple[int, Any]:
         """POST an activity; the status and the JSON answer (None when empty)."""
         token = token or mint_token(APP_ID, activity["serviceUrl"])
+        self.sent.add(str(activity.get("id")))
         response = await self.http.post(
             ROUTE, json=activity, headers={"Authorization": f"Bearer {token}"}
         )
@@ -119,9 +121,10 @@ class TeamsHarness:
         entities = [e for e in activity.get("entities", []) if e.get("type") != "mention"]
         if in_channel:
             entities.append(_mention(BOT, "Upside"))
-        for aad_id, name in self.known.items():
+        for known_id, name in self.known.items():
             if f"<at>{name}</at>" in text:
-                entities.append(_mention(person(aad_id), name))
+                teams_id = known_id if known_id.startswith("19:") else person(known_id)
+                entities.append(_mention(teams_id, name))
         activity["entities"] = entities
         return activity
 
@@ -151,22 +154,33 @@ class TeamsHarness:
 
     def replies(self) -> list[Json]:
         """Messages the bot sent in answer to activities (not proactive posts)."""
-        return [
-            call.body
-            for call in self.connector.calls
-            if call.method == "POST" and "/activities/" in call.path and not call.failed
-        ]
+        return [body for _, answered, body in self._messages() if answered in self.sent]
 
     def posts(self, conversation: str | None = None) -> list[Json]:
-        """Messages the bot posted on its own (digests, DMs, alerts), oldest first."""
+        """Messages the bot posted on its own (digests, DMs, alerts) in `conversation` (or
+        anywhere), oldest first."""
         return [
-            call.body
-            for call in self.connector.calls
-            if call.method == "POST"
-            and not call.failed
-            and (conversation is None or call.path.startswith(f"/v3/conversations/{conversation}"))
-            and call.path.endswith("/activities")
+            body
+            for where, answered, body in self._messages()
+            if answered not in self.sent and conversation in (None, where)
         ]
+
+    def thread_posts(self, channel: str) -> list[Json]:
+        """Messages the bot posted on its own into threads of `channel`."""
+        return [
+            body
+            for where, answered, body in self._messages()
+            if answered not in self.sent and where.startswith(f"{channel};messageid=")
+        ]
+
+    def _messages(self) -> list[tuple[str, str, Json]]:
+        """Every message the connector accepted: its conversation, what it answered, its body."""
+        found = []
+        for call in self.connector.calls:
+            parts = call.path.split("/")  # /v3/conversations/{id}/activities[/{reply to}]
+            if call.method == "POST" and len(parts) >= 5 and not call.failed:
+                found.append((parts[3], parts[5] if len(parts) > 5 else "", call.body))
+        return found
 
     async def wait(self, condition: Callable[[], bool], seconds: float = 5.0) -> bool:
         deadline = time.monotonic() + seconds

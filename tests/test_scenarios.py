@@ -95,12 +95,13 @@ async def test_executives_claim_and_resolve_with_a_reply_in_the_source_thread(ch
 
 async def test_a_department_posts_its_digest_in_its_own_channel(chat):
     await chat.command("channels watch", who="admin", in_channel=True)
-    reply = await chat.command("departments add Support --channel #here", who="admin")
+    reply = await chat.command(
+        f"departments add Support --channel {chat.channel_mention()}", who="admin"
+    )
     assert "saved" in reply
     with chat.core.session() as session:
         department = session.exec(select(Department).where(Department.name == "Support")).one()
-        department.channel = chat.channel  # what `--channel` names on this platform
-        session.add(department)
+    assert (department.platform, department.channel) == (chat.platform, chat.channel)
     await chat.command('topics add Delivery --department Support --description "Parcels"', "admin")
     await chat.customer_says("My parcel arrived late and the box was crushed")
     chat.core.worker.run_pending()
