@@ -6,10 +6,12 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -17,6 +19,9 @@ from bot.config import Settings
 from bot.core import Upside
 from bot.intake.topics import apply_topics_file, read_topics_file
 from classifiers import Classifier
+
+if TYPE_CHECKING:
+    from tests.teams_harness import TeamsHarness
 
 DATA = Path(__file__).parent / "data"
 POSTGRES_URL = os.environ.get(
@@ -113,3 +118,12 @@ def sqlite_core(tmp_path: Path, classifier: Classifier) -> Iterator[Upside]:
     upside = make_core(f"sqlite:///{tmp_path / 'upside.db'}", classifier)
     yield upside
     upside.engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def teams(tmp_path: Path, classifier: Classifier) -> AsyncIterator[TeamsHarness]:
+    """Upside with Teams on, against fakes of Microsoft's side (see tests/teams_harness.py)."""
+    from tests.teams_harness import teams_server  # it builds on this module's make_core
+
+    async with teams_server(tmp_path, classifier) as harness:
+        yield harness

@@ -13,10 +13,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
@@ -97,6 +97,7 @@ class TeamsHarness:
         """A fixture activity from the connector's service URL, with a fresh id."""
         activity = teams_activity(fixture, self.connector.service_url)
         activity["id"] = f"1772{next(_ids):09d}"
+        activity["timestamp"] = datetime.now(UTC).isoformat()
         activity.update(changes)
         return activity
 
@@ -231,9 +232,3 @@ async def teams_server(tmp_path: Path, classifier: Classifier) -> AsyncIterator[
                 assert await harness.send(harness.activity("conversation_update_bot_added")) == 200
                 yield harness
             core.engine.dispose()
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def teams(tmp_path: Path, classifier: Classifier) -> AsyncIterator[TeamsHarness]:
-    async with teams_server(tmp_path, classifier) as harness:
-        yield harness

@@ -54,7 +54,9 @@ async def test_admins_configure_and_others_are_refused(chat):
     )
     assert "Topic Refunds saved" in reply
     assert "Refunds → Care: Money back" in await chat.command("topics")
-    assert "saved" in await chat.command('topics examples Refunds "where is my refund"', who="admin")
+    assert "saved" in await chat.command(
+        'topics examples Refunds "where is my refund"', who="admin"
+    )
 
 
 async def test_a_watched_channel_turns_messages_into_feedback(chat):
