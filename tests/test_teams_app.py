@@ -14,6 +14,8 @@ from adapters.teams import cards
 from bot.digests.delivery import DeliveryError, deliver
 from bot.executives import complaints
 from bot.executives.programme import assign_month
+from bot.executives.views import Standing
+from bot.messages import Message, Strong, para
 from bot.models import Conversation, Department, Executive, FeedbackItem, TopicExample
 from bot.ports import Address
 from tests.fakes.microsoft import TENANT
@@ -257,8 +259,11 @@ async def test_wrong_topic_and_the_admin_topic_card(teams):
 
 
 async def test_topics_command_shows_the_admin_card_to_admins(teams):
-    reply = await teams.say("topics", ADMIN_AAD)
-    assert "Topics" in reply
+    assert "**Delivery** → Logistics" in await teams.say("topics", ANYONE_AAD)
+    assert await teams.send(teams.message("topics", ADMIN_AAD)) == 200
+    card = teams.replies()[-1]["attachments"][0]["content"]
+    assert "Delivery" in json.dumps(card)
+    assert {cards.SAVE_TOPIC, cards.ADD_EXAMPLES} <= set(_verbs(card))
 
 
 # ------------------------------------------------------------ digests and failures
@@ -325,3 +330,15 @@ async def test_a_removed_bot_is_not_retried_and_the_admin_is_told(teams):
         await deliver(teams.core, teams.served.outbound, department, end - timedelta(days=1), end)
     assert len(teams.connector.calls_to(f"/v3/conversations/{CHANNEL}/activities")) == 1
     assert len([p for p in teams.posts() if "no longer post" in p.get("text", "")]) == 1
+
+
+async def test_alerts_and_the_scoreboard_are_cards_in_their_channels(teams):
+    await watch_channel(teams)
+    channel = Address("teams", CHANNEL, TENANT)
+    alert = Message.of(para("Spike in ", Strong("Delivery"), ": 9 negative items"))
+    await teams.served.outbound.post_alert(channel, "Logistics", alert)
+    standings = [Standing("Dana", DANA, 3, 2, 0, timedelta(hours=5))]
+    await teams.served.outbound.post_scoreboard(channel, "2026-11", standings)
+    posted = [p["attachments"][0]["content"] for p in teams.posts(CHANNEL)]
+    assert "Spike in" in json.dumps(posted[0]) and "Logistics" in json.dumps(posted[0])
+    assert "2026-11" in json.dumps(posted[1]) and "Dana" in json.dumps(posted[1])

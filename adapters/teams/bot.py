@@ -41,7 +41,7 @@ from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
 from bot.executives.views import ComplaintView
 from bot.messages import Message
-from bot.models import Topic
+from bot.models import Department, Topic
 from bot.ports import Address
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,12 @@ class UpsideBot(TeamsActivityHandler):
         text = await self._command_text(turn_context)
         channel = read.channel_of(activity) if _in_channel(activity) else activity.conversation.id
         invocation = Invocation(self.actor(activity), text, channel, activity.id or "")
-        await self.reply(turn_context, await self.commands.run(invocation))
+        reply = await self.commands.run(invocation)
+        if text.split()[:1] == ["topics"] and len(text.split()) == 1 and invocation.actor.is_admin:
+            card = await to_thread(self._topics_card)  # admins edit topics in a card
+            await turn_context.send_activity(card_message(card))
+            return
+        await self.reply(turn_context, reply)
 
     async def _command_text(self, turn_context: TurnContext) -> str:
         """The command as the router reads it: the bot's mention gone, others as `@ID`/`#ID`."""
@@ -287,6 +292,16 @@ class UpsideBot(TeamsActivityHandler):
         invocation = Invocation(actor, shlex.join(words), "", activity.id or "")
         reply = await self.commands.run(invocation)
         return cards.notice_card(reply)
+
+    def _topics_card(self) -> dict:
+        """The admin card: every topic with its department, and the forms to change them."""
+        with self.core.session() as session:
+            rows = session.exec(
+                select(Topic, Department).join(Department, isouter=True).order_by(Topic.name)
+            ).all()
+            departments = list(session.exec(select(Department.name).order_by(Department.name)))
+        topics = [(t.name, d.name if d else "", t.description) for t, d in rows]
+        return cards.topics_card(topics, departments)
 
     def _topic_exists(self, name: str) -> bool:
         with self.core.session() as session:
