@@ -124,7 +124,8 @@ class ConsoleOutbound(Outbound):
 
     async def send_direct(self, person: Address, message: Message) -> Posted:
         """Print a direct message."""
-        self.console.print(Text.assemble((f"DM → {person.id} ", "dim"), message.plain()))
+        heading = f"DM → {person.id} ({person.platform}) "
+        self.console.print(Text.assemble((heading, "dim"), message.plain()))
         return self._posted(person.id)
 
     async def send_complaint(self, person: Address, complaint: ComplaintView, intro: str) -> Posted:

@@ -50,3 +50,16 @@ def test_readme_lists_every_setting():
         name for name in Settings.model_fields if f"`{ENV_PREFIX}{name.upper()}`" not in readme
     ]
     assert not missing, f"README configuration table lacks {missing}"
+
+
+def test_half_a_teams_setup_stops_start_up_naming_what_is_missing(monkeypatch):
+    monkeypatch.setenv("UPSIDE_TEAMS_APP_ID", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "UPSIDE_TEAMS_APP_PASSWORD" in str(refused.value)
+    assert "UPSIDE_TEAMS_TENANT_ID" in str(refused.value)
+    monkeypatch.setenv("UPSIDE_TEAMS_APP_PASSWORD", "secret")
+    monkeypatch.setenv("UPSIDE_TEAMS_TENANT_ID", "5f3c6b1e-2d4a-4c8e-9b7a-1e2d3c4b5a69")
+    settings = load_settings()
+    assert settings.teams_enabled
+    assert settings.teams_tenants == {"5f3c6b1e-2d4a-4c8e-9b7a-1e2d3c4b5a69"}

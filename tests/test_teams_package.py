@@ -155,3 +155,24 @@ def test_bad_host_is_refused(host: str, reason: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=reason):
         build_package(APP_ID, host, tmp_path / "upside.zip")
     assert not (tmp_path / "upside.zip").exists()
+
+
+def test_the_cli_writes_the_package_for_the_configured_app(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    out = tmp_path / "upside-teams.zip"
+    runner = CliRunner()
+    monkeypatch.delenv("UPSIDE_TEAMS_APP_ID", raising=False)
+    refused = runner.invoke(app, ["teams", "package", "--host", "bot.example.com"])
+    assert refused.exit_code == 2 and "UPSIDE_TEAMS_APP_ID" in refused.output
+    monkeypatch.setenv("UPSIDE_TEAMS_APP_ID", APP_ID)
+    monkeypatch.setenv("UPSIDE_TEAMS_APP_PASSWORD", "secret")
+    monkeypatch.setenv("UPSIDE_TEAMS_TENANT_ID", "5f3c6b1e-2d4a-4c8e-9b7a-1e2d3c4b5a69")
+    bad = runner.invoke(app, ["teams", "package", "--host", "https://bot.example.com/x"])
+    assert bad.exit_code == 2 and "bare hostname" in bad.output
+    done = runner.invoke(app, ["teams", "package", "--host", "bot.example.com", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    with zipfile.ZipFile(out) as package:
+        assert json.loads(package.read("manifest.json"))["id"] == APP_ID
