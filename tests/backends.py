@@ -15,17 +15,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from bot.cli.wiring import mount_adapters
 from bot.core import Upside
-from bot.server import create_app
 from classifiers import Classifier
-from tests.conftest import make_core
 from tests.fakes.signing import event_body, signed_headers, slash_command_body
-from tests.fakes.slack_api import BOT_TOKEN, RESPONSE_URL_METHOD, FakeSlackAPI
+from tests.fakes.slack_api import RESPONSE_URL_METHOD
 from tests.teams_harness import ADMIN_AAD, CHANNEL, TeamsHarness, person, teams_server
-from tests.test_slack_app import SECRET, Harness, fixture
+from tests.test_slack_app import ADMIN, SECRET, Harness, fixture, slack_server
 
 PEOPLE = ("admin", "anyone", "dana", "alex")
 _MARKUP = re.compile(r"[*`]|\\(?=[\\`*_\[\]()~#+\-.!<>])")
@@ -85,7 +80,7 @@ class SlackChat(Chat):
         self.harness = harness
         self.core = harness.core
         self.channel = "C0FEEDBACK"
-        self._ids = {"admin": "UADMIN", "anyone": "U1", "dana": "UDANA", "alex": "UALEX"}
+        self._ids = {"admin": ADMIN, "anyone": "U1", "dana": "UDANA", "alex": "UALEX"}
         self._events = 0
 
     def user_id(self, who: str) -> str:
@@ -197,20 +192,8 @@ def _teams_text(activity: dict) -> str:
 @asynccontextmanager
 async def slack_chat(tmp_path: Path, classifier: Classifier) -> AsyncIterator[SlackChat]:
     """A server with Slack on, and the fake Web API behind it."""
-    async with FakeSlackAPI() as slack:
-        core = make_core(
-            f"sqlite:///{tmp_path / 'slack.db'}",
-            classifier,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.base_url,
-            slack_admins="UADMIN",
-        )
-        app = create_app(core)
-        adapter = mount_adapters(app, core).adapters["slack"]
-        async with TestClient(TestServer(app)) as http:
-            yield SlackChat(Harness(http, core, slack, adapter))
-        core.engine.dispose()
+    async with slack_server(tmp_path, classifier) as harness:
+        yield SlackChat(harness)
 
 
 @asynccontextmanager

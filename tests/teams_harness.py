@@ -6,10 +6,8 @@ thread); the bot's replies and proactive posts go to a local Bot Connector.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import itertools
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from bot.core import Upside
 from bot.models import FeedbackItem
 from bot.server import create_app
 from classifiers import Classifier
-from tests.conftest import make_core
+from tests.conftest import eventually, make_core
 from tests.fakes.microsoft import (
     APP_ID,
     TENANT,
@@ -184,12 +182,7 @@ class TeamsHarness:
         return found
 
     async def wait(self, condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-        deadline = time.monotonic() + seconds
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.02)
-        return True
+        return await eventually(condition, seconds)
 
     def items(self) -> list[FeedbackItem]:
         with self.core.session() as session:

@@ -3,11 +3,11 @@ and the fake Slack Web API answering the real slack_sdk client."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from bot.core import Upside
 from bot.digests.delivery import retry_failed
 from bot.models import DigestRun, FeedbackItem, Topic, TopicCorrection
 from bot.server import create_app
-from tests.conftest import make_core
+from classifiers import Classifier
+from tests.conftest import eventually, make_core
 from tests.fakes.signing import event_body, interaction_body, signed_headers, slash_command_body
 from tests.fakes.slack_api import BOT_TOKEN, RESPONSE_URL_METHOD, FakeSlackAPI
 
@@ -82,22 +83,19 @@ class Harness:
         return response.status
 
     async def wait(self, condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-        deadline = time.monotonic() + seconds
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.02)
-        return True
+        return await eventually(condition, seconds)
 
     def items(self) -> list[FeedbackItem]:
         with self.core.session() as session:
             return list(session.exec(select(FeedbackItem).order_by(FeedbackItem.id)))
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def slack_server(
+    tmp_path: Path, classifier: Classifier, **settings: object
+) -> AsyncIterator[Harness]:
+    """A server with Slack on (admins by id `ADMIN`), the fake Web API behind it."""
     async with FakeSlackAPI() as slack:
-        slack.usergroups["S0ADMINS"] = [GROUP_ADMIN]
         core = make_core(
             f"sqlite:///{tmp_path / 'slack.db'}",
             classifier,
@@ -105,14 +103,21 @@ async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
             slack_signing_secret=SECRET,
             slack_api_url=slack.base_url,
             slack_admins=ADMIN,
-            slack_admin_group="S0ADMINS",
-            slack_feedback_channels=FEEDBACK_CHANNEL,
+            **settings,
         )
         app = create_app(core)
         adapter = mount_adapters(app, core).adapters["slack"]
         async with TestClient(TestServer(app)) as http:
             yield Harness(http, core, slack, adapter)
         core.engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def harness(tmp_path, classifier) -> AsyncIterator[Harness]:
+    settings = {"slack_admin_group": "S0ADMINS", "slack_feedback_channels": FEEDBACK_CHANNEL}
+    async with slack_server(tmp_path, classifier, **settings) as running:
+        running.slack.usergroups["S0ADMINS"] = [GROUP_ADMIN]
+        yield running
 
 
 # ------------------------------------------------------------------ the manifest

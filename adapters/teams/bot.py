@@ -258,11 +258,8 @@ class UpsideBot(TeamsActivityHandler):
     def _as_seen_by(self, actor: Actor, feedback_id: int) -> ComplaintView:
         """The complaint's state as this person sees it, after a refused step."""
         with self.core.session() as session:
-            try:
-                boss_id = complaints.executive(session, actor.person).id
-            except PermissionError:
-                boss_id = None
-        return complaints.complaint(self.core, feedback_id, boss_id)
+            boss = complaints.active_executive(session, actor.person)
+        return complaints.complaint(self.core, feedback_id, boss.id if boss else None)
 
     async def _correct(self, actor: Actor, data: dict) -> dict:
         feedback_id = int(data["feedback_id"])

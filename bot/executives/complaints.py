@@ -63,15 +63,20 @@ def queue(core: Upside, limit: int = 10) -> list[ComplaintView]:
     return [_view(item, topic) for item, topic in rows]
 
 
-def executive(session: Session, person: Address) -> Executive:
-    """The active executive behind a chat user."""
-    found = session.exec(
+def active_executive(session: Session, person: Address) -> Executive | None:
+    """The active executive behind a chat user, if they are one."""
+    return session.exec(
         select(Executive).where(
             Executive.platform == person.platform,
             Executive.user_id == person.id,
             Executive.active,
         )
     ).first()
+
+
+def executive(session: Session, person: Address) -> Executive:
+    """The active executive behind a chat user; RoleRequired when they are none."""
+    found = active_executive(session, person)
     if found is None:
         raise RoleRequired("executive")
     return found

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.core import Upside
-from bot.executives.complaints import ProgrammeError
+from bot.executives.complaints import ProgrammeError, active_executive
 from bot.models import ComplaintAssignment, Department, Executive, Topic, utcnow
 from bot.ports import Address
 
@@ -104,13 +104,7 @@ def retire(core: Upside, person: Address) -> int:
 
 
 def _find(session: Session, person: Address) -> Executive:
-    boss = session.exec(
-        select(Executive).where(
-            Executive.platform == person.platform,
-            Executive.user_id == person.id,
-            Executive.active,
-        )
-    ).first()
+    boss = active_executive(session, person)
     if boss is None:
         raise ProgrammeError(f"{person.id} is not an executive.")
     return boss
