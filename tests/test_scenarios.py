@@ -110,3 +110,26 @@ async def test_a_department_posts_its_digest_in_its_own_channel(chat):
     assert "Posted Support's digest" in await chat.command("digest now Support", who="admin")
     [digest] = chat.channel_posts()
     assert "Support" in digest
+
+
+@pytest.mark.parametrize("in_channel", [False, True], ids=["direct", "channel"])
+async def test_every_command_answers_where_it_is_typed(chat, in_channel):
+    replies = {
+        "help": "Upside commands",
+        "topics": "Topics",
+        "departments": "Departments",
+        "channels": "feedback channels",
+        "queue": "complaints",
+        "mine": "executive role",
+        "claim": "executive role",
+        "release 1": "executive role",
+        "resolve 1 done": "executive role",
+        "scoreboard": "executive role",
+        "execs": "No executives yet",
+        "digest now Nowhere": "no department 'Nowhere'",
+        "feedback Lovely staff in the Leeds store": "stored as feedback",
+    }
+    for command, expected in replies.items():
+        reply = await chat.command(command, in_channel=in_channel)
+        assert expected.casefold() in reply.casefold(), (command, reply)
+    assert "Executive complaints scoreboard" in await chat.command("scoreboard", who="admin")

@@ -155,3 +155,50 @@ def test_upgrading_keeps_what_the_monthly_programme_did_before_notices(database_
         ("assignment", "2026-11", "sent"),
     ]
     assert [r[0] for r in claimed] == [3]  # taken with `claim`: claimed when assigned
+
+
+def test_upgrading_carries_departments_and_executives_over_as_slack(database_url):
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0010")
+    when = datetime(2026, 11, 2, 8, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO executive (id, name, user_id, quota, active, created_at)"
+                " VALUES (1, 'Dana', 'UDANA', 3, true, :when)"
+            ),
+            {"when": when},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO department (id, name, channel, timezone, digest_time, work_days,"
+                " holidays, quiet, workspace, created_at)"
+                " VALUES (1, 'Billing', 'C123', 'UTC', '09:00', 'mon-fri', '', 'line', 'T1', :when)"
+            ),
+            {"when": when},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO feedbackitem (id, source, external_id, channel, author, text,"
+                " display_text, link, created_at, received_at)"
+                " VALUES (1, 'slack', 'T1:C1:1.2', '', '', 'bad', 'bad', '', :when, :when)"
+            ),
+            {"when": when},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO complaintassignment (feedback_id, executive_id, month, status, note,"
+                " assigned_at, origin) VALUES (1, 1, '2026-11', 'resolved', '', :when, 'claim')"
+            ),
+            {"when": when},
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        executive = connection.execute(text("SELECT platform, user_id FROM executive")).one()
+        department = connection.execute(text("SELECT platform, workspace FROM department")).one()
+        kept = connection.execute(text("SELECT executive_id FROM complaintassignment")).one()
+    assert tuple(executive) == ("slack", "UDANA") and tuple(department) == ("slack", "T1")
+    assert kept == (1,)  # rebuilding the executive table kept what points at it
+    engine.dispose()

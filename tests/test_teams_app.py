@@ -342,3 +342,18 @@ async def test_alerts_and_the_scoreboard_are_cards_in_their_channels(teams):
     posted = [p["attachments"][0]["content"] for p in teams.posts(CHANNEL)]
     assert "Spike in" in json.dumps(posted[0]) and "Logistics" in json.dumps(posted[0])
     assert "2026-11" in json.dumps(posted[1]) and "Dana" in json.dumps(posted[1])
+
+
+async def test_older_clients_press_buttons_through_action_submit(teams):
+    teams.add_member(DANA, "Dana")
+    await teams.say("execs add <at>Dana</at> --name Dana", ADMIN_AAD)
+    item = await a_complaint(teams)
+    submit = teams.message("", DANA)
+    submit["text"] = ""
+    submit["replyToId"] = "1700000000042"
+    submit["value"] = {"verb": cards.CLAIM, "feedback_id": item.id}
+    assert await teams.send(submit) == 200
+    [update] = [c for c in teams.connector.calls if c.method == "PUT"]
+    assert update.path.endswith("/activities/1700000000042")
+    assert "It's yours" in json.dumps(update.body)
+    assert complaints.mine(teams.core, Address("teams", DANA))
