@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from bot.core import RoleRequired, Upside
+from bot.digests import holds
 from bot.digests.delivery import DeliveryError, deliver, due_period
 from bot.executives import complaints
 from bot.executives import roster as executives
@@ -29,10 +30,12 @@ from bot.messages import ChannelRef, Code, Link, Mention, Message, Said, Strong,
 from bot.models import Department, Executive, Topic, TopicCorrection, utcnow
 from bot.ports import Address, InboundFeedback, Outbound
 
+TOPICS_PAGE = 20  # even the longest names, escaped, keep a page under Slack's 40,000 characters
+TOPIC_DESCRIPTION_CHARS = 150  # of a description, in the list
 HELP = {
     "feedback": "`feedback TEXT` — send customer feedback in",
     "topics": (
-        "`topics` — list topics\n"
+        f"`topics [PAGE]` — list topics, {TOPICS_PAGE} a page\n"
         "`topics add NAME --department DEPT [--description TEXT]` (admins)\n"
         "`topics edit NAME [--description TEXT] [--department DEPT]` (admins)\n"
         '`topics examples NAME "phrase" ["phrase" ...]` (admins)\n'
@@ -77,6 +80,9 @@ _OPTIONS = {
     "topics",
     "departments",
 }
+
+
+MINE_SHOWN = 20  # an executive's open complaints listed in one reply, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +206,10 @@ class Commands:
 
     async def _topics(self, invocation: Invocation, words: list[str]) -> Message:
         action, rest = (words[0], words[1:]) if words else ("list", [])
+        if action.isascii() and action.isdecimal():  # `topics 2`: a page
+            action, rest = "list", words
         if action == "list":
-            return self._topic_list()
+            return self._topic_list(_page(rest))
         if action not in {"add", "edit", "examples", "remove"}:
             raise UsageError(f"unknown action `{action}`")
         _admin_only(invocation.actor)
@@ -261,21 +269,40 @@ class Commands:
             para("Topic ", Strong(topic.name), " removed; its items will be classified again.")
         )
 
-    def _topic_list(self) -> Message:
+    def _topic_list(self, page: int) -> Message:
+        """One page of topics, A to Z, saying how to see the next."""
         with self.core.session() as session:
+            total = session.exec(select(func.count()).select_from(Topic)).one()
             rows = session.exec(
-                select(Topic, Department).join(Department, isouter=True).order_by(Topic.name)
+                select(Topic, Department)
+                .join(Department, isouter=True)
+                .order_by(Topic.name)
+                .offset((page - 1) * TOPICS_PAGE)
+                .limit(TOPICS_PAGE)
             ).all()
-        if not rows:
+        if not total:
             return Message.text("No topics yet. An admin adds one with `topics add`.")
-        return Message.of(
-            para(Strong("Topics")),
+        pages = -(-total // TOPICS_PAGE)
+        if not rows:
+            raise UsageError(f"there are {pages} pages of topics")
+        first = (page - 1) * TOPICS_PAGE + 1
+        listed = Message.of(
+            para(Strong("Topics"), f" ({first} to {first + len(rows) - 1} of {total})"),
             bullets(
                 [
-                    (Strong(t.name), f" → {d.name if d else 'no department'}: {t.description}")
+                    (
+                        Strong(t.name),
+                        f" → {d.name if d else 'no department'}: ",
+                        _clipped(t.description, TOPIC_DESCRIPTION_CHARS),
+                    )
                     for t, d in rows
                 ]
             ),
+        )
+        if page == pages:
+            return listed
+        return listed + Message.of(
+            para("More: ", Code(f"topics {page + 1}"), f" (page {page + 1} of {pages}).")
         )
 
     async def _topics_changed(self) -> None:
@@ -327,11 +354,16 @@ class Commands:
                 "quiet": options.get("quiet", current["quiet"]),
             }
             checked = DepartmentConfig(name=name, **changes)  # the same rules as the TOML file
+            before = department.address
             department.sqlmodel_update(checked.row())
             if given is not None:  # the channel is on the platform it was named from
                 department.platform = invocation.platform
                 department.workspace = invocation.actor.person.workspace
             session.add(department)
+            after = department.address
+        if given is not None:  # an admin fixed the channel (or invited Upside): try again
+            await to_thread(holds.release, self.core, before)
+            await to_thread(holds.release, self.core, after)
         return Message.of(para("Department ", Strong(name), " saved."))
 
     async def _channels(self, invocation: Invocation, words: list[str]) -> Message:
@@ -405,7 +437,13 @@ class Commands:
         held = await to_thread(complaints.mine, self.core, invocation.actor.person)
         if not held:
             return Message.text("You have no open complaints. `claim` takes the worst one waiting.")
-        return Message.of(para(Strong("Your open complaints")), bullets(list(map(_line, held))))
+        shown = Message.of(
+            para(Strong("Your open complaints")), bullets(list(map(_line, held[:MINE_SHOWN])))
+        )
+        if len(held) > MINE_SHOWN:  # a chat message has room for so many
+            hidden = len(held) - MINE_SHOWN
+            shown += Message.text(f"…and {hidden} more; resolve or release some to see the rest.")
+        return shown
 
     async def _resolve(self, invocation: Invocation, words: list[str]) -> Message:
         if len(words) < 2:
@@ -527,6 +565,19 @@ def _line(complaint: ComplaintView) -> tuple:
         ") ",
         Said(complaint.text[:280]),
     )
+
+
+def _page(words: list[str]) -> int:
+    """The page a list command asks for: the first by default."""
+    if not words:
+        return 1
+    if len(words) > 1 or not (words[0].isascii() and words[0].isdecimal()) or int(words[0]) < 1:
+        raise UsageError("give a page number, as in `topics 2`")
+    return int(words[0])
+
+
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _number(word: str) -> int:

@@ -195,11 +195,13 @@ class ComplaintAssignment(SQLModel, table=True):
 class Delivery(SQLModel):
     """What every message sent exactly once records: its state, attempts and times.
 
-    ``bot.digests.delivery`` moves the state: pending → sending → sent, or failed and taken
-    again later; a digest for a quiet period may end as skipped.
+    ``bot.digests.delivery`` moves the state: pending → sending → sent, or failed (for now:
+    taken again later) or held (refused for good: waits until an admin acts); a digest for
+    a quiet period may end as skipped, and one that a later digest covers as superseded.
     """
 
-    status: str = Field(default="pending", max_length=20)  # pending|sending|sent|skipped|failed
+    # pending | sending | sent | skipped | failed | held | superseded
+    status: str = Field(default="pending", max_length=20)
     attempts: int = 0
     error: str = ""
     message_ref: str = Field(default="", max_length=200)
@@ -288,3 +290,22 @@ class SpikeAlert(SQLModel, table=True):
     usual: float  # what the previous week predicted for a window that long
     window_end: datetime = Field(sa_column=_when())
     sent_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Attention(SQLModel, table=True):
+    """A place Upside cannot post to until someone acts, and the platform's reason.
+
+    ``place`` is a channel or person; empty, it is the app itself in ``workspace`` (empty:
+    in every workspace), uninstalled or without a working token. Deliveries there are held
+    until it is cleared: a new channel, a re-install, a new token or a successful post.
+    """
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "place"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=64)
+    place: str = Field(default="", max_length=400)
+    reason: str = Field(max_length=500)
+    credential: str = Field(default="", max_length=64)  # a digest of the token refused
+    since: datetime = Field(default_factory=utcnow, sa_column=_when())

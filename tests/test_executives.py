@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
-from bot.models import ComplaintAssignment, Executive
+from bot.models import ComplaintAssignment, Executive, FeedbackItem
 from bot.ports import Address, InboundFeedback
 from tests.fakes.signing import interaction_body, signed_headers
 from tests.fakes.slack_api import RESPONSE_URL_METHOD
@@ -363,3 +363,27 @@ async def test_executives_and_admins_see_the_scoreboard(harness):  # noqa: F811
     assert "needs the *executive* role" in await harness.command("scoreboard", user=ANYONE)
     assert "looks like 2026-12" in await harness.command("scoreboard 2026-13", user=ADMIN)
     assert "No executives took part" not in await harness.command("scoreboard 2020-01", user=DANA)
+
+
+async def test_mine_lists_a_chat_messages_worth_and_says_how_many_more(core):
+    from adapters.console import ConsoleOutbound
+    from adapters.slack.markup import mrkdwn
+    from bot.commands import MINE_SHOWN, Actor, Commands, Invocation
+
+    dana = Address("slack", DANA)
+    with core.session() as session:
+        session.add(Executive(name="Dana", user_id=DANA))
+    long_words = "Awful, lost & broken <again> " * 60  # redacted text can be this long
+    for n in range(MINE_SHOWN + 7):
+        core.ingest([InboundFeedback("webhook", f"long-{n}", f"{n}: {long_words}")])
+    with core.session() as session:
+        for item in session.exec(select(FeedbackItem)):
+            item.sentiment, item.sentiment_score = "negative", -0.9
+            item.classified_at = item.received_at
+            session.add(item)
+    for item in complaints.queue(core, limit=100):
+        complaints.claim(core, dana, item.id)
+    reply = await Commands(core, ConsoleOutbound()).run(Invocation(Actor(dana), "mine", "D1", "i"))
+    shown = mrkdwn(reply)
+    assert len(shown) < 40_000  # Slack cuts a message's text there
+    assert shown.count("• #") == MINE_SHOWN and "and 7 more" in shown

@@ -136,16 +136,19 @@ async def test_every_manifest_entry_has_a_working_handler(harness):
         "message.channels": fixture("message_channel"),
         "message.groups": fixture("message_channel") | {"channel_type": "group"},
         "app_home_opened": fixture("app_home_opened"),
+        "app_uninstalled": fixture("app_uninstalled"),
+        "tokens_revoked": fixture("tokens_revoked"),
     }
     for index, name in enumerate(manifest["settings"]["event_subscriptions"]["bot_events"]):
         assert await harness.event(events[name], f"EvManifest{index}") == 200, name
-    assert harness.slack.calls_to("views.publish")
+    assert await harness.wait(lambda: bool(harness.slack.calls_to("views.publish")))
     assert harness.items(), "the shortcut and message events stored feedback"
     assert tuple(sorted(manifest["oauth_config"]["scopes"]["bot"])) == BOT_SCOPES
     for url in (
         features["slash_commands"][0]["url"],
         manifest["settings"]["event_subscriptions"]["request_url"],
         manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["interactivity"]["message_menu_options_url"],
     ):
         assert url.endswith("/slack/events")
 
@@ -283,12 +286,13 @@ async def test_channel_messages_are_stored_once_and_bots_own_ignored(harness):
 
 
 async def test_text_is_stored_as_people_wrote_it_and_quoted_escaped(harness):
-    typed = "Terrible: charged twice &amp; nobody answers. Disgraceful <!channel>"
+    # a person typed "<!channel>" literally (Slack escapes it); "<!here>" is Slack's markup
+    typed = "Terrible: charged twice &amp; nobody answers. Disgraceful &lt;!channel&gt; <!here>"
     message = fixture("message_channel") | {"channel": FEEDBACK_CHANNEL, "text": typed}
     assert await harness.event(message, "Ev150") == 200
     assert (
         harness.items()[0].text
-        == "Terrible: charged twice & nobody answers. Disgraceful <!channel>"
+        == "Terrible: charged twice & nobody answers. Disgraceful <!channel> @here"
     )
     await harness.command('topics add "R&amp;D ideas" --department Product', user=ADMIN)
     with harness.core.session() as session:
@@ -379,11 +383,13 @@ async def test_wrong_topic_becomes_a_correction(harness):
 async def test_home_tab_shows_sentiment_and_admin_tools(harness):
     opened = fixture("app_home_opened") | {"user": ADMIN}
     assert await harness.event(opened, "Ev500") == 200
+    assert await harness.wait(lambda: bool(harness.slack.calls_to("views.publish")))  # after
     view = harness.slack.calls_to("views.publish")[-1].args
     text = json.dumps(view)
     assert view["user_id"] == ADMIN and "Sentiment by department" in text
     assert "topic_add" in text and "Delivery" in text
     assert await harness.event(fixture("app_home_opened") | {"user": ANYONE}, "Ev501") == 200
+    assert await harness.wait(lambda: len(harness.slack.calls_to("views.publish")) == 2)
     assert "topic_add" not in json.dumps(harness.slack.calls_to("views.publish")[-1].args)
 
 
@@ -416,6 +422,7 @@ async def test_topic_form_creates_a_topic(harness):
         }
     }
     assert await harness.post(interaction_body(submission)) == 200
+    assert await harness.wait(lambda: bool(harness.slack.calls_to("views.publish")))  # saved
     with harness.core.session() as session:
         topic = session.exec(select(Topic).where(Topic.name == "Parking")).one()
         assert topic.description == "Car parks"

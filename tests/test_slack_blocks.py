@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.slack.blocks import digest_blocks, digest_text, parse_wrong_topic
+from adapters.slack.blocks import digest_blocks, digest_text, parse_wrong_topic, topic_options
 from bot.digests.digest import Digest, Quote, Resolution, TopicCount
 
 END = datetime(2026, 11, 24, 9, tzinfo=UTC)
@@ -67,16 +67,9 @@ def _assert_within_slack_limits(blocks: list[dict]) -> None:
             raise AssertionError(f"unexpected block type {block['type']}")
         accessory = block.get("accessory")
         if accessory:
-            assert accessory["type"] == "static_select"
+            assert accessory["type"] == "external_select"  # options: `topic_options`
             assert len(accessory["action_id"]) <= 255
             assert len(accessory["placeholder"]["text"]) <= 150
-            assert 0 < len(accessory["options"]) <= 100
-            values = [option["value"] for option in accessory["options"]]
-            assert len(values) == len(set(values))
-            for option in accessory["options"]:
-                assert option["text"]["type"] == "plain_text"
-                assert 0 < len(option["text"]["text"]) <= 75
-                assert 0 < len(option["value"]) <= 150
 
 
 def test_a_digest_of_long_texts_and_many_quotes_stays_within_slack_limits():
@@ -132,7 +125,7 @@ def test_customer_text_is_escaped_for_mrkdwn():
 
 def test_each_quote_offers_every_other_topic_as_a_correction():
     digest = _digest()
-    blocks = digest_blocks(digest, [*TOPICS, "Delivery"])  # a repeated name is offered once
+    blocks = digest_blocks(digest, TOPICS)
 
     sections = _quote_sections(blocks)
     quotes = [*digest.negative, *digest.positive]
@@ -140,27 +133,24 @@ def test_each_quote_offers_every_other_topic_as_a_correction():
     for quote in quotes:
         select = sections[quote.id]["accessory"]
         assert sections[quote.id]["block_id"] == f"quote-{quote.id}"
-        assert select["type"] == "static_select"
+        assert select["type"] == "external_select"  # Slack asks for the topics as one types
         assert select["action_id"] == "wrong_topic"
         assert select["placeholder"]["text"] == "Wrong topic?"
-        values = [option["value"] for option in select["options"]]
-        assert values == [f"{quote.id}|{name}" for name in TOPICS if name != quote.topic]
-        assert [option["text"]["text"] for option in select["options"]] == [
-            name for name in TOPICS if name != quote.topic
-        ]
-    assert len(sections[3]["accessory"]["options"]) == len(TOPICS)  # no topic yet: all offered
+        assert select["min_query_length"] == 0
+    options = topic_options(7, [*TOPICS, "Delivery"])  # a repeated name is offered once
+    assert [option["value"] for option in options] == [f"7|{name}" for name in TOPICS]
+    assert [option["text"]["text"] for option in options] == TOPICS
     _assert_within_slack_limits(blocks)
 
 
 def test_a_select_holds_at_most_a_hundred_topics_and_none_when_nothing_else_exists():
     many = [f"Topic {n}" for n in range(150)]
-    blocks = digest_blocks(_digest(), many)
-    assert len(_quote_sections(blocks)[1]["accessory"]["options"]) == 100
-    _assert_within_slack_limits(blocks)
+    assert len(topic_options(1, many)) == 100
+    _assert_within_slack_limits(digest_blocks(_digest(), many))
 
     alone = _quote_sections(digest_blocks(_digest(), ["Billing & charges"]))
     assert "accessory" not in alone[1]  # its own topic is the only one: nothing to offer
-    assert len(alone[3]["accessory"]["options"]) == 1
+    assert alone[3]["accessory"]["type"] == "external_select"
 
 
 def test_quotes_show_source_topic_and_link():
@@ -237,10 +227,7 @@ def test_digest_text_carries_the_essentials_and_the_most_negative_quote():
 
 @pytest.mark.parametrize("name", ["Delivery", "R&D | ops", "Ünïcode 🚚"])
 def test_parse_wrong_topic_reads_back_what_the_select_offers(name):
-    quote = Quote(42, "late", -0.5, "Billing & charges", "s", "")
-    select = _quote_sections(digest_blocks(_digest(negative=[quote]), [name]))[42]["accessory"]
-
-    assert parse_wrong_topic(select["options"][0]["value"]) == (42, name)
+    assert parse_wrong_topic(topic_options(42, [name])[0]["value"]) == (42, name)
 
 
 @pytest.mark.parametrize(

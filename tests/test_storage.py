@@ -24,6 +24,7 @@ TABLES = {
     "executive",
     "complaintassignment",
     "digestrun",
+    "attention",
 }
 
 

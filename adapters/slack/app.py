@@ -16,7 +16,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
-from adapters.slack import commands, complaints, events, interactions
+from adapters.slack import commands, complaints, events, home, interactions, lifecycle, topic_menu
 from adapters.slack.context import SlackContext
 from adapters.slack.outbound import SlackOutbound, make_client
 from bot.commands import Commands
@@ -29,11 +29,13 @@ EVENTS_PATH = "/slack/events"
 BOT_SCOPES = (  # exactly what the code calls; manifest.json lists the same (a test checks)
     "channels:history",
     "chat:write",
+    "chat:write.public",
     "commands",
     "files:write",
     "groups:history",
     "im:write",
     "usergroups:read",
+    "users:read",
 )
 
 
@@ -69,7 +71,7 @@ class SlackAdapter:
         )
         # commands reach every platform: a Slack admin may post a Teams department's digest
         self.context = SlackContext(core, Commands(core, outbound), self.client)
-        for listeners in (commands, complaints, events, interactions):
+        for listeners in (commands, complaints, home, events, interactions, topic_menu, lifecycle):
             listeners.register(self.app, self.context)
 
     async def _token_for(self, workspace: str) -> str | None:

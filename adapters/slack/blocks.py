@@ -3,11 +3,14 @@
     blocks = digest_blocks(digest, topics=["Billing & charges", "Delivery"])
     await client.chat_postMessage(channel=channel, blocks=blocks, text=digest_text(digest))
 
-Each quote carries a "Wrong topic?" select whose option values `parse_wrong_topic` reads back.
+Each quote carries a "Wrong topic?" menu: an external select whose options Slack asks for as
+the person types (`topic_menu`), so every topic can be found; `parse_wrong_topic` reads back
+the value of the option picked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from adapters.slack.markup import ENTITIES, escape_mrkdwn, link
@@ -20,6 +23,7 @@ MAX_OPTIONS = 100
 OPTION_TEXT_CHARS = 75
 OPTION_VALUE_CHARS = 150
 NAME_CHARS = 100  # a source or topic name shown inline
+QUOTE_BLOCK = "quote-"  # a quote's block id is this and the quote's id
 TOP_TOPICS = 5
 WRONG_TOPIC = "wrong_topic"
 
@@ -188,16 +192,15 @@ def _quote_blocks(quote: Quote, topics: list[str]) -> list[dict]:
     words = escape_clipped(quote.text, TEXT_CHARS - 1 - quote.text.count("\n"))
     section = {
         "type": "section",
-        "block_id": f"quote-{quote.id}",
+        "block_id": f"{QUOTE_BLOCK}{quote.id}",
         "text": _mrkdwn(">" + words.replace("\n", "\n>")),
     }
-    options = _topic_options(quote, topics)
-    if options:
+    if any(name and name != quote.topic for name in topics):
         section["accessory"] = {
-            "type": "static_select",
+            "type": "external_select",
             "action_id": WRONG_TOPIC,
             "placeholder": {"type": "plain_text", "text": "Wrong topic?"},
-            "options": options,
+            "min_query_length": 0,  # the first 100 show before anything is typed
         }
     source = escape_clipped(quote.source, NAME_CHARS)
     topic = escape_clipped(quote.topic, NAME_CHARS) if quote.topic else "no topic"
@@ -210,11 +213,42 @@ def _quote_blocks(quote: Quote, topics: list[str]) -> list[dict]:
     return [section, {"type": "context", "elements": [_mrkdwn(attribution)]}]
 
 
-def _topic_options(quote: Quote, topics: list[str]) -> list[dict]:
+def quote_of(block_id: str) -> int | None:
+    """The quote id in a quote block's id ("quote-42"), or None for any other block."""
+    number = block_id.removeprefix(QUOTE_BLOCK)
+    if number == block_id or not number.isascii() or not number.isdecimal():
+        return None
+    return int(number)
+
+
+def topic_options(quote_id: int, names: list[str]) -> list[dict]:
+    """The "Wrong topic?" options moving quote `quote_id` to one of `names` (100 at most)."""
     options = []
-    for name in dict.fromkeys(topics):
-        value = f"{quote.id}|{name}"
+    for name in dict.fromkeys(names):
+        value = f"{quote_id}|{name}"
         # Stored topic names are at most 100 characters; this only stops hand-made input.
-        if name and name != quote.topic and len(value) <= OPTION_VALUE_CHARS:
+        if name and len(value) <= OPTION_VALUE_CHARS:
             options.append({"text": _plain(name, OPTION_TEXT_CHARS), "value": value})
     return options[:MAX_OPTIONS]
+
+
+def capped(
+    lines: list[str], more: Callable[[int], str], most: int | None = None, limit: int = TEXT_CHARS
+) -> str:
+    """At most `most` of `lines` in `limit` characters, then `more(n)` for the n left out.
+
+    Each line must fit in `limit` with the `more` line (clip long ones first).
+
+        capped(lines, lambda n: f"…and {n} more", most=10)
+    """
+    most = len(lines) if most is None else most
+    if len(lines) <= most and len("\n".join(lines)) <= limit:
+        return "\n".join(lines)
+    room = limit - len(more(len(lines))) - 1  # its count only shrinks as lines are kept
+    kept: list[str] = []
+    for line in lines[:most]:
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return "\n".join([*kept, more(len(lines) - len(kept))])

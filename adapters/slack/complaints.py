@@ -17,9 +17,9 @@ from asyncio import to_thread
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import TEXT_CHARS, escape_clipped, section
+from adapters.slack.blocks import NAME_CHARS, TEXT_CHARS, escape_clipped, section
 from adapters.slack.context import SlackContext, person
-from adapters.slack.markup import escape_mrkdwn, link, mrkdwn
+from adapters.slack.markup import link, mrkdwn
 from bot.commands import refusal, resolved_reply
 from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
@@ -45,18 +45,19 @@ _STATES = {
 
 def complaint_text(complaint: ComplaintView, intro: str) -> str:
     """The notification text (and fallback) of a complaint message."""
-    return escape_mrkdwn(f"{intro} Complaint #{complaint.id}: “{complaint.text[:200]}”")
+    words = escape_clipped(complaint.text, 200)
+    return f"{escape_clipped(intro, 300)} Complaint #{complaint.id}: “{words}”"
 
 
 def complaint_blocks(complaint: ComplaintView, intro: str) -> list[dict]:
     """The customer's words, sentiment, topic, source link and the buttons its state allows."""
     details = [f"#{complaint.id}", f"sentiment {complaint.score:+.2f}"]
     if complaint.topic:
-        details.append(escape_mrkdwn(complaint.topic))
-    if complaint.link:
-        details.append(link(complaint.link, "source"))
+        details.append(escape_clipped(complaint.topic, NAME_CHARS))
+    if complaint.link and len(link(complaint.link, "source")) <= TEXT_CHARS // 2:
+        details.append(link(complaint.link, "source"))  # a URL cannot be cut: too long, left out
     blocks = [
-        section(escape_mrkdwn(intro)),
+        section(escape_clipped(intro, TEXT_CHARS)),
         section(f"“{escape_clipped(complaint.text, TEXT_CHARS - 2)}”"),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(details)}]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _STATES[complaint.status]}]},

@@ -1,11 +1,19 @@
-"""Posting to Slack: digests as Block Kit, direct messages, thread replies, with retries."""
+"""Posting to Slack: digests as Block Kit, direct messages, thread replies, with retries.
+
+Connection errors, 5xx and 429s are retried here with back-off (then by the send-once rows).
+Errors no retry can fix raise `Unreachable` at once: about the place (the channel is gone,
+archived, or private without the bot) or the message (too long, invalid blocks), or
+`AppUnreachable` about the app itself (uninstalled, token revoked or invalid).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -19,15 +27,24 @@ from adapters.slack.markup import mrkdwn
 from bot.config import Settings
 from bot.digests.chart import sentiment_chart
 from bot.digests.digest import Digest
+from bot.digests.holds import AppUnreachable, credential_of
 from bot.executives.scoreboard import scoreboard_message
 from bot.executives.views import ComplaintView, Standing
 from bot.messages import Message
-from bot.ports import Address, Outbound, Posted
+from bot.ports import Address, Outbound, Posted, Unreachable
 
 log = logging.getLogger(__name__)
 
 _PERMALINK = re.compile(r"/archives/(?P<channel>[A-Z0-9]+)/p(?P<ts>\d{16})")
 RETRIES = 3
+REFUSED = {  # the place, or the message, refused for good
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "msg_too_long",
+    "invalid_blocks",
+}
+APP_REFUSED = {"invalid_auth", "token_revoked", "account_inactive", "not_authed"}  # the app
 
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -53,6 +70,22 @@ def thread_of(link: str) -> tuple[str, str] | None:
     return match.group("channel"), f"{ts[:10]}.{ts[10:]}"
 
 
+@asynccontextmanager
+async def refusals(token: str | None, workspace: str) -> AsyncIterator[None]:
+    """Turn Slack's permanent errors into `Unreachable` (the place or message) and
+    `AppUnreachable` (the app, with `workspace` empty where one token serves all)."""
+    try:
+        yield
+    except SlackApiError as exc:
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error", ""))
+        if error in APP_REFUSED:
+            raise AppUnreachable(f"Slack says {error}", workspace, credential_of(token)) from exc
+        if error in REFUSED:
+            raise Unreachable(f"Slack says {error}") from exc
+        raise
+
+
 class SlackOutbound(Outbound):
     """Reaches people in Slack; failures surface as exceptions after the retries."""
 
@@ -68,15 +101,13 @@ class SlackOutbound(Outbound):
 
     async def post_digest(self, channel: Address, digest: Digest) -> Posted:
         """Post the digest with its "Wrong topic?" controls, then its chart in the thread."""
-        token = await self.token_for(channel.workspace)
-        response = await self.client.chat_postMessage(
-            token=token,
+        posted, token = await self._post(
+            channel.workspace,
             channel=channel.id,
             text=digest_text(digest),
             blocks=digest_blocks(digest, self.topic_names()),
             unfurl_links=False,
         )
-        posted = Posted(response["channel"], response["ts"])
         try:
             await self.client.files_upload_v2(
                 token=token,
@@ -92,23 +123,15 @@ class SlackOutbound(Outbound):
 
     async def post_alert(self, channel: Address, department: str, message: Message) -> Posted:
         """Post the alert as a plain message with the department's workspace token."""
-        response = await self.client.chat_postMessage(
-            token=await self.token_for(channel.workspace),
-            channel=channel.id,
-            text=":rotating_light: " + mrkdwn(message),
-        )
-        return Posted(response["channel"], response["ts"])
+        text = ":rotating_light: " + mrkdwn(message)
+        return (await self._post(channel.workspace, channel=channel.id, text=text))[0]
 
     async def post_scoreboard(
         self, channel: Address, month: str, standings: list[Standing]
     ) -> Posted:
         """Post the scoreboard as a plain message; people appear as mentions."""
-        response = await self.client.chat_postMessage(
-            token=await self.token_for(channel.workspace),
-            channel=channel.id,
-            text=mrkdwn(scoreboard_message(month, standings)),
-        )
-        return Posted(response["channel"], response["ts"])
+        text = mrkdwn(scoreboard_message(month, standings))
+        return (await self._post(channel.workspace, channel=channel.id, text=text))[0]
 
     async def send_direct(self, person: Address, message: Message) -> Posted:
         """Open (or reuse) the DM with `person` and post there."""
@@ -124,12 +147,12 @@ class SlackOutbound(Outbound):
 
     async def _direct(self, person: Address, **message: object) -> Posted:
         token = await self.token_for(person.workspace)
-        opened = await self.client.conversations_open(token=token, users=person.id)
+        async with self._refusals(token, person.workspace):
+            opened = await self.client.conversations_open(token=token, users=person.id)
         channel = opened["channel"]["id"]
-        response = await self.client.chat_postMessage(
-            token=token, channel=channel, unfurl_links=False, **message
-        )
-        return Posted(channel, response["ts"])
+        return (await self._post(person.workspace, channel=channel, unfurl_links=False, **message))[
+            0
+        ]
 
     async def reply_in_thread(self, source: str, link: str, message: Message) -> Posted:
         """Reply under the Slack message `link` points at."""
@@ -137,10 +160,16 @@ class SlackOutbound(Outbound):
         if target is None:
             raise ValueError(f"not a Slack message link: {link}")
         channel, ts = target
-        response = await self.client.chat_postMessage(
-            token=await self.token_for(""),
-            channel=channel,
-            thread_ts=ts,
-            text=mrkdwn(message),
-        )
-        return Posted(channel, response["ts"])
+        return (await self._post("", channel=channel, thread_ts=ts, text=mrkdwn(message)))[0]
+
+    async def _post(self, workspace: str, **message: object) -> tuple[Posted, str | None]:
+        """chat.postMessage with `workspace`'s token; where it landed, and the token."""
+        token = await self.token_for(workspace)
+        async with self._refusals(token, workspace):
+            response = await self.client.chat_postMessage(token=token, **message)
+        return Posted(response["channel"], response["ts"]), token
+
+    def _refusals(self, token: str | None, workspace: str) -> AbstractAsyncContextManager[None]:
+        """`refusals` for a call in `workspace`: in token mode one token serves them all."""
+        shared = self.client.token is not None
+        return refusals(token or self.client.token, "" if shared else workspace)

@@ -225,6 +225,20 @@ def assign(ctx: typer.Context, month: Month) -> None:
     )
 
 
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """What needs an admin: places Upside cannot post to, why, and which digests wait."""
+    from bot.digests.holds import needs_attention
+
+    concerns = needs_attention(_core(ctx))
+    if not concerns:
+        console.print("[green]every delivery is running[/]")
+        return
+    console.print("[yellow]needs attention:[/] these deliveries are held until an admin acts")
+    for concern in concerns:
+        console.print(f"{concern.since:%Y-%m-%d %H:%M} UTC  {escape(concern.describe())}")
+
+
 @execs_app.command("list")
 def execs_list(ctx: typer.Context) -> None:
     """List active executives with their quota, home topics and absences."""

@@ -1,5 +1,9 @@
-"""Telling admins when Upside can no longer post somewhere (the bot was removed, the
-conversation is gone): once per place and admin, through the send-once notices.
+"""Telling admins when Upside can no longer post somewhere, and holding what would fail.
+
+When a platform refuses for good (the channel is gone, or private without the bot; the
+message is refused; the app was uninstalled or its token revoked), `Watchful` records a
+hold (`bot.digests.holds`) with the platform's reason, DMs each admin once, and from then
+on refuses to send there without asking the platform, until the hold is released.
 
 `Watchful` wraps the outbound side the scheduler and the commands use, so every kind
 of message (digests, alerts, scoreboards, complaints, thread replies) is covered.
@@ -9,14 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from asyncio import to_thread
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.config import Settings
 from bot.core import Upside
 from bot.digests.delivery import DeliveryError, send_once
 from bot.digests.digest import Digest
+from bot.digests.holds import AppUnreachable, held, hold
 from bot.executives.views import ComplaintView, Standing
 from bot.messages import Code, Message, Strong, para
+from bot.models import Attention
 from bot.ports import Address, Outbound, Posted, Unreachable
 
 log = logging.getLogger(__name__)
@@ -30,45 +38,61 @@ def admins(settings: Settings) -> list[Address]:
     return slack + teams
 
 
-async def tell_admins(core: Upside, outbound: Outbound, where: Address, reason: str) -> int:
-    """DM each admin, once per place, that Upside cannot post at `where`; returns how many."""
+async def tell_admins(core: Upside, outbound: Outbound, concern: Attention) -> int:
+    """DM each admin, once per record, that Upside cannot post where it says; returns how many."""
+    place = concern.place or "this workspace (the app itself)"
     message = Message.of(
         para(
             Strong("Upside can no longer post"),
-            f" to {where.id} on {where.platform.title()}: {reason}.",
+            f" to {place} on {concern.platform.title()}: {concern.reason}.",
         ),
         para(
-            "Add Upside back to that conversation (or point the department at another "
-            "channel with ",
+            "Add Upside back to that conversation, point the department at another channel with ",
             Code("departments set NAME --channel #channel"),
-            "); what could not be posted is retried.",
+            ", or re-install the app; what could not be posted then follows, once. ",
+            Code("upside status"),
+            " lists what is waiting.",
         ),
     )
     told = 0
     for admin in admins(core.settings):
-        key = hashlib.sha256(f"{where}|{admin}".encode()).hexdigest()[:40]
+        key = hashlib.sha256(f"{concern.id}|{concern.since}|{admin}".encode()).hexdigest()[:40]
         try:
             told += await send_once(
                 core, "attention", key, partial(outbound.send_direct, admin, message)
             )
         except (DeliveryError, Unreachable) as exc:
-            log.warning("could not tell admin %s that %s is unreachable: %s", admin, where, exc)
+            log.warning("could not tell admin %s what needs attention: %s", admin, exc)
     return told
 
 
 class Watchful(Outbound):
-    """An outbound side that tells the admins when a platform refuses a place for good."""
+    """An outbound side that holds deliveries where a platform refuses for good, tells the
+    admins once, and resumes once a post there succeeds."""
 
     def __init__(self, core: Upside, inner: Outbound) -> None:
         self.core = core
         self.inner = inner
 
-    async def _guard(self, where: Address, send) -> Posted:
+    async def _guard(self, where: Address, send: Callable[[], Awaitable[Posted]]) -> Posted:
+        holding = await to_thread(held, self.core, where)
+        if holding is not None:  # asking the platform again cannot help
+            raise Unreachable(f"held until an admin acts: {holding.reason}")
         try:
             return await send()
-        except Unreachable as exc:
-            await tell_admins(self.core, self.inner, where, str(exc))
+        except AppUnreachable as exc:
+            app = Address(where.platform, "", exc.workspace)
+            await self._hold(app, str(exc), exc.credential)
             raise
+        except Unreachable as exc:
+            await self._hold(where, str(exc))
+            raise
+
+    async def _hold(self, where: Address, reason: str, credential: str = "") -> None:
+        concern = await to_thread(hold, self.core, where, reason, credential)
+        if concern is not None:
+            log.warning("deliveries to %s are held: %s", where, reason)
+            await tell_admins(self.core, self.inner, concern)
 
     async def post_digest(self, channel: Address, digest: Digest) -> Posted:
         return await self._guard(channel, partial(self.inner.post_digest, channel, digest))

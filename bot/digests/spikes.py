@@ -2,8 +2,9 @@
 
 Its usual rate comes from the week before the window; an alert needs both a minimum
 count and a multiple of that rate (`UPSIDE_SPIKE_*`), and a topic that alerted stays
-quiet for the cool-down. An alert is recorded only once it is posted, so a failed
-post is tried again on the next check.
+quiet for the cool-down. An alert goes out through the send-once notices, keyed by topic
+and window, so replicas and retries post it once; a failed post is tried again after its
+back-off, and one refused for good is held like every other delivery.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ from __future__ import annotations
 import logging
 from asyncio import to_thread
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import case, func
 from sqlmodel import select
 
 from bot.core import Upside
+from bot.digests.delivery import DeliveryError, send_once
 from bot.messages import Message, Said, Strong, para
 from bot.models import Department, FeedbackItem, SpikeAlert, Topic
 from bot.ports import Outbound
 
 log = logging.getLogger(__name__)
 BASELINE = timedelta(days=7)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,14 @@ def find_spikes(core: Upside, now: datetime) -> list[Spike]:
     return spikes
 
 
+def window_key(topic_id: int, now: datetime, hours: int) -> str:
+    """The send-once key of a topic's alert: the topic and the window (of `hours`, counted
+    from the epoch) that `now` falls in, the same for every check and retry within it."""
+    window = timedelta(hours=hours)
+    start = EPOCH + (now - EPOCH) // window * window
+    return f"{topic_id}@{start:%Y-%m-%dT%H}"
+
+
 async def alert_spikes(core: Upside, outbound: Outbound, now: datetime) -> int:
     """Tell each spiking topic's department once; returns how many alerts went out."""
     hours = core.settings.spike_window_hours
@@ -98,10 +110,12 @@ async def alert_spikes(core: Upside, outbound: Outbound, now: datetime) -> int:
             ),
             para("Latest: ", Said(spike.latest[:300])),
         )
+        send = partial(outbound.post_alert, spike.department.address, spike.department.name, alert)
         try:
-            await outbound.post_alert(spike.department.address, spike.department.name, alert)
-        except Exception:
-            log.warning("spike alert for %s failed; trying again later", spike.topic, exc_info=True)
+            if not await send_once(core, "spike", window_key(spike.topic_id, now, hours), send):
+                continue  # sent already (another process records it), or waiting to retry
+        except DeliveryError as exc:
+            log.warning("%s; trying again later", exc)
             continue
         with core.session() as session:
             session.add(

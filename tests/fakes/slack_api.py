@@ -16,6 +16,7 @@ import itertools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -67,7 +68,8 @@ class FakeSlackAPI:
     """Slack's Web API on 127.0.0.1 and a random port; see the module docstring for usage.
 
     Configure `usergroups` (id -> user ids) and `users` (id -> fields over a default profile);
-    read `calls` and `uploads` (file id -> bytes); inject failures with `fail_next`.
+    read `calls` and `uploads` (file id -> bytes); inject failures with `fail_next`; make a
+    method answer late with `slow` (method -> seconds), as Slack does on a bad day.
     """
 
     def __init__(self) -> None:
@@ -75,6 +77,7 @@ class FakeSlackAPI:
         self.uploads: dict[str, bytes] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.users: dict[str, Args] = {}
+        self.slow: dict[str, float] = {}
         self._failures: dict[str, _Failure] = {}
         self._filenames: dict[str, str] = {}
         self._serial = itertools.count(1)
@@ -161,11 +164,22 @@ class FakeSlackAPI:
         """
         self._failures[method] = _Failure(status, retry_after, times)
 
+    def refuse_next(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next `times` calls to `method` as Slack refuses a call it will never accept,
+        `{"ok": false, "error": error}` (`channel_not_found`, `token_revoked`…); 0 stops."""
+        answer = self._methods[method]
+        answer = answer.answer if isinstance(answer, _Refusing) else answer
+        self._methods[method] = answer
+        if times:
+            restore = partial(self._methods.__setitem__, method, answer)
+            self._methods[method] = _Refusing(answer, error, times, restore)
+
     # ---------------------------------------------------------------- HTTP
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
+        await asyncio.sleep(self.slow.get(method, 0.0))
         failure = self._take_failure(method)
         self.calls.append(Call(method, args, dict(request.headers), failed=failure is not None))
         if failure:
@@ -404,3 +418,19 @@ def _failure_response(failure: _Failure) -> web.Response:
             headers={"Retry-After": str(failure.retry_after)},
         )
     return web.Response(status=failure.status, text=HTTPStatus(failure.status).phrase)
+
+
+@dataclass
+class _Refusing:
+    """A method's answer replaced by a Slack error for a number of calls (`refuse_next`)."""
+
+    answer: Callable[[Args], Args]
+    error: str
+    times: int
+    restore: Callable[[], None]
+
+    def __call__(self, args: Args) -> Args:
+        self.times -= 1
+        if self.times <= 0:
+            self.restore()
+        raise SlackError(self.error)
