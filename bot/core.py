@@ -108,7 +108,7 @@ class Upside:
             return False
         with self.session() as session:
             item = self._item(session, source, external_id)
-            if item is None:
+            if item is None or item.text == text:  # unfurls and the like change nothing said
                 return False
             item.text, item.display_text = text, redact(text.strip(), self.settings.regions)
             if item.labelled_by is None:

@@ -27,7 +27,7 @@ GROUP_TTL = 300.0  # seconds an admin group's membership is trusted before askin
 GROUP_RETRY = 60.0  # seconds before asking again for a group Slack could not give
 NAME_TTL = 3600.0  # seconds a person's name is trusted before asking Slack again
 NAME_RETRY = 300.0  # seconds before asking again for a name Slack could not give
-NAME_WAIT = 1.0  # seconds a listener waits for names before writing ids (Slack wants an ack in 3)
+NAME_WAIT = 2.0  # seconds a listener that has been acknowledged waits for names
 SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)  # Slack said no or was away
 
 
@@ -72,17 +72,17 @@ class People:
     _names: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (expires, name)
     _asking: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
-    async def names(self, user_ids: Iterable[str]) -> dict[str, str]:
-        """The names of `user_ids` that are known within NAME_WAIT; a slower answer is kept for
-        next time, so a listener never keeps Slack waiting on Slack."""
+    async def names(self, user_ids: Iterable[str], wait: float = NAME_WAIT) -> dict[str, str]:
+        """The names of `user_ids` that are known within `wait` seconds; a slower answer is
+        kept for next time, so a listener never keeps Slack waiting on Slack."""
         ids = set(user_ids)
         now = time.monotonic()
         stale = [user for user in ids if user not in self._names or self._names[user][0] <= now]
         for user in stale:
             if user not in self._asking:
                 self._asking[user] = asyncio.ensure_future(self._look_up(user))
-        if stale:
-            await asyncio.wait([self._asking[user] for user in stale], timeout=NAME_WAIT)
+        if stale and wait > 0:
+            await asyncio.wait([self._asking[user] for user in stale], timeout=wait)
         return {user: self._names[user][1] for user in ids if user in self._names}
 
     async def _look_up(self, user: str) -> None:
@@ -179,10 +179,17 @@ class SlackContext:
             return Actor(who)
         return Actor(who, is_admin=user_id in await self.admin_group.members())
 
-    async def words(self, message: Mapping[str, Any]) -> str:
-        """What a message says, readable: its words wherever they are, people named."""
+    async def words(self, message: Mapping[str, Any], wait: float = NAME_WAIT) -> str:
+        """What a message says, readable: its words wherever they are, people named (those
+        whose names Slack gives within `wait` seconds; the others by id)."""
         markup = message_markup(message)
-        return readable(markup, await self.people.names(mentioned_users(markup))).strip()
+        names = await self.people.names(mentioned_users(markup), wait)
+        return readable(markup, names).strip()
+
+    @staticmethod
+    def mentions_people(message: Mapping[str, Any]) -> bool:
+        """Whether the message mentions anyone (whose name may come later)."""
+        return bool(mentioned_users(message_markup(message)))
 
     def feedback_channels(self) -> set[str]:
         """Channels whose messages are feedback: configured ones and those admins watch."""

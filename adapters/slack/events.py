@@ -14,7 +14,7 @@ from asyncio import to_thread
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from adapters.slack.context import SOURCE, SlackContext, external_id, feedback_from_message
@@ -42,23 +42,39 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return False
         return channel in await to_thread(ctx.feedback_channels)
 
-    @app.event({"type": "message", "subtype": FEEDBACK_SUBTYPES})
-    async def on_message(body: dict, event: dict, context: AsyncBoltContext) -> None:
+    async def on_message(ack: AsyncAck, body: dict, event: dict, context: AsyncBoltContext) -> None:
+        # stored before Slack hears back, with the names known now: Slack is never waited on
         if await in_feedback_channel(event) and _has_ts(event, "ts"):
-            text = await ctx.words(event)
+            text = await ctx.words(event, wait=0)
             await to_thread(_ingest, ctx, _team(body, context), event, text)
         await to_thread(ctx.core.remember, body["event_id"])
+        await ack()
 
-    @app.event({"type": "message", "subtype": "message_changed"})
-    async def on_change(body: dict, event: dict, context: AsyncBoltContext) -> None:
+    async def on_change(ack: AsyncAck, body: dict, event: dict, context: AsyncBoltContext) -> None:
         message = event.get("message")
         if await in_feedback_channel(event) and _has_ts(message, "ts"):
             key = external_id(_team(body, context), event["channel"], message["ts"])
             if is_tombstone(message):  # a deleted message that had replies
                 await to_thread(ctx.core.delete, SOURCE, key)
             else:
-                await to_thread(ctx.core.edit, SOURCE, key, await ctx.words(message))
+                await to_thread(ctx.core.edit, SOURCE, key, await ctx.words(message, wait=0))
         await to_thread(ctx.core.remember, body["event_id"])
+        await ack()
+
+    async def name_people(body: dict, event: dict, context: AsyncBoltContext) -> None:
+        """After the ack: people Slack had not named yet are named in the stored words."""
+        message = event.get("message", event)
+        if not (isinstance(message, Mapping) and ctx.mentions_people(message)):
+            return
+        if not (await in_feedback_channel(event) and _has_ts(message, "ts")):
+            return
+        if is_tombstone(message):
+            return
+        key = external_id(_team(body, context), event["channel"], message["ts"])
+        await to_thread(ctx.core.edit, SOURCE, key, await ctx.words(message))
+
+    app.event({"type": "message", "subtype": FEEDBACK_SUBTYPES})(ack=on_message, lazy=[name_people])
+    app.event({"type": "message", "subtype": "message_changed"})(ack=on_change, lazy=[name_people])
 
     @app.event({"type": "message", "subtype": "message_deleted"})
     async def on_delete(body: dict, event: dict, context: AsyncBoltContext) -> None:

@@ -14,6 +14,7 @@ from adapters.slack.context import SlackContext, feedback_from_message
 from bot.intake.ingest import ItemResult
 from bot.intake.topics import TopicConfig, save_topic
 from bot.models import Department, Topic
+from bot.ports import InboundFeedback
 
 log = logging.getLogger(__name__)
 SHORTCUT = "send_to_upside"
@@ -31,22 +32,25 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def store_shared(ack: AsyncAck, body: dict, context: AsyncBoltContext) -> None:
         """Store the shared message before Slack hears back; what to tell the person follows."""
         message = body.get("message") or {}
-        text = await ctx.words(message)
+        text = await ctx.words(message, wait=0)  # names Slack has not given yet come after
         if not text:
             context[SHARED_REPLY] = NOTHING_TO_STORE
         else:
-            team = body.get("team", {}).get("id", "")
-            shared = message | {"ts": message.get("ts") or body["message_ts"]}
-            item = feedback_from_message(team, body["channel"]["id"], shared, text)
+            item = _shared(body, text)
             report = await to_thread(ctx.core.ingest, [item])
             context[SHARED_REPLY] = _shared_reply(report.results[0])
         await ack()
 
     async def thank(body: dict, context: AsyncBoltContext) -> None:
-        """Tell the person, privately, whether Upside stored the message and if not, why."""
+        """Tell the person, privately, whether Upside stored the message and if not, why;
+        then name the people it mentions, now that Slack may be asked."""
         await ctx.client.chat_postEphemeral(
             channel=body["channel"]["id"], user=body["user"]["id"], text=context[SHARED_REPLY]
         )
+        message = body.get("message") or {}
+        if context[SHARED_REPLY] != NOTHING_TO_STORE and ctx.mentions_people(message):
+            item = _shared(body, await ctx.words(message))
+            await to_thread(ctx.core.edit, item.source, item.external_id, item.text)
 
     app.shortcut(SHORTCUT)(ack=store_shared, lazy=[thank])
 
@@ -103,6 +107,14 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         await home.publish(ctx, user)
 
     app.view(TOPIC_FORM)(ack=check_topic, lazy=[store_topic])
+
+
+def _shared(body: dict, text: str) -> InboundFeedback:
+    """The message a person sent with the shortcut, as feedback with readable `text`."""
+    message = body.get("message") or {}
+    team = body.get("team", {}).get("id", "")
+    shared = message | {"ts": message.get("ts") or body["message_ts"]}
+    return feedback_from_message(team, body["channel"]["id"], shared, text)
 
 
 def _shared_reply(result: ItemResult) -> str:
