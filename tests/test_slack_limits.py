@@ -327,7 +327,9 @@ async def test_every_request_is_acknowledged_before_slack_is_called(harness):  #
     requests = {
         "app_home_opened event": event_body(fixture("app_home_opened") | {"user": ANYONE}, "EvA1"),
         "message event": event_body(
-            fixture("message_channel") | {"channel": FEEDBACK_CHANNEL}, "EvA2"
+            fixture("message_channel")
+            | {"channel": FEEDBACK_CHANNEL, "text": "<@W9SLOW> says the app froze"},
+            "EvA2",
         ),
         "topic_add action": interaction_body(
             {
@@ -369,6 +371,8 @@ async def test_every_request_is_acknowledged_before_slack_is_called(harness):  #
     assert await harness.wait(done, seconds=4 * SLOW_SECONDS)
     with harness.core.session() as session:
         assert session.exec(select(Topic).where(Topic.name == "Parking")).one()
+    stored = [i.text for i in harness.items() if "froze" in i.text]
+    assert stored == ["@W9SLOW says the app froze"]  # stored at once; named when Slack answers
 
 
 def _feedback(text: str) -> InboundFeedback:
