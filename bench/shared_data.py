@@ -12,6 +12,7 @@ import numpy as np
 DATA = Path(os.environ.get("UPSIDE_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
 SENTIMENT = DATA / "sentiment-labelled-sentences"
 BANKING = DATA / "banking77"
+TWEETEVAL = DATA / "tweeteval-sentiment"
 BANKING_TOPICS = Path(__file__).parent / "data" / "banking77_topics.toml"
 
 
@@ -24,6 +25,12 @@ def review_sentences() -> list[tuple[str, str]]:
             if text.strip():
                 rows.append((text.strip(), "positive" if label.strip() == "1" else "negative"))
     return rows
+
+
+def tweeteval(split: str) -> list[tuple[str, str]]:
+    """TweetEval sentiment val or test rows as (text, negative|neutral|positive)."""
+    with (TWEETEVAL / f"{split}.csv").open(newline="", encoding="utf-8") as handle:
+        return [(row["text"], row["label"]) for row in csv.DictReader(handle)]
 
 
 def banking(split: str) -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from classifiers.model import Classifier
 from classifiers.types import SENTIMENTS
@@ -65,6 +64,8 @@ def _score(
     seconds: float,
     version: str,
 ) -> Report:
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
     # Macro-F1 over the true classes only: a prediction outside them (neutral on a
     # two-class set, no topic) counts as an error, never as a class of its own.
     precision, recall, f1, support = precision_recall_fscore_support(

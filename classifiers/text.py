@@ -11,7 +11,7 @@ import re
 
 import emoji
 
-SKIN_TONES = re.compile("[\U0001F3FB-\U0001F3FF]")  # a tone says nothing about the feeling
+SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")  # a tone says nothing about the feeling
 
 
 def prepare(text: str) -> str:

@@ -22,8 +22,8 @@ class _TopicSet:
 
     names: list[str] = field(default_factory=list)
     labels: np.ndarray = field(default_factory=_empty)  # name and description, per topic
-    examples: list[np.ndarray] = field(default_factory=list)  # example phrases, per topic
-    centroids: np.ndarray = field(default_factory=_empty)  # mean of examples, per topic
+    examples: list[np.ndarray] = field(default_factory=list)  # label and examples, per topic
+    centroids: np.ndarray = field(default_factory=_empty)  # mean of those, per topic
 
 
 class TopicHead:
@@ -45,8 +45,11 @@ class TopicHead:
             self._set = _TopicSet()
             return
         labels = np.stack([self._cache[t] for t in label_texts])
+        # The name and description count as one more example: on a Banking77 split of
+        # its train.csv this adds a point with 5 examples a topic, and changes nothing
+        # for a topic without examples.
         examples = [
-            np.stack([self._cache[e] for e in t.examples]) if t.examples else labels[i : i + 1]
+            np.stack([labels[i], *(self._cache[e] for e in t.examples)])
             for i, t in enumerate(topics)
         ]
         centroids = np.stack([_unit(e.mean(axis=0)) for e in examples])
@@ -62,8 +65,9 @@ class TopicHead:
         """The topic names and a (texts x topics) matrix of confidences in [0, 1].
 
         A text's confidence for a topic averages its cosine similarity to the topic's
-        name and description, to the centre of its examples, and to its nearest example:
-        the first carries the admin's intent, the others what customers actually write.
+        name and description, to the centre of its examples, and to its nearest example
+        (the name and description count as an example too): the first carries the
+        admin's intent, the others what customers actually write.
         """
         topics = self._set
         if not topics.names:

@@ -66,7 +66,7 @@ def test_every_result_carries_the_model_version(classifier):
     results = classifier.classify(["one", "two"])
     assert len(results) == 2
     assert {r.model_version for r in results} == {classifier.version}
-    assert classifier.version.startswith("all-MiniLM-L6-v2-int8/")
+    assert classifier.version.startswith("upside-sentiment-int8-")
     assert classifier.classify([]) == []
 
 

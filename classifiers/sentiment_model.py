@@ -1,0 +1,55 @@
+"""Upside's own sentiment model: MiniLM fine-tuned for feedback, int8, shipped in the repository.
+
+One ONNX graph gives both what a text's topic is matched with (the mean-pooled sentence
+embedding, kept close to all-MiniLM-L6-v2's during training) and the calibrated
+probabilities of negative, neutral and positive. `make model` rebuilds the file and
+this pin; `classifiers/data/MODEL_CARD.md` says how it was made and how well it does.
+
+Its int8 activations use fixed, calibrated scales (static quantization), so a text's
+labels and scores do not depend on the other texts in its batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from classifiers.encoder import (
+    BUNDLED_SHA256,
+    ModelError,
+    OnnxModel,
+    bundled_model_dir,
+    sha256_of,
+    verify,
+)
+
+MODEL_FILE = Path(__file__).parent / "data" / "upside-sentiment-int8.onnx"
+MODEL_SHA256 = "fdc95f41ab4e0db332cca8202629b57a50bac33ec0efff4fed5613c83f482ae1"
+MODEL_NAME = "upside-sentiment-int8"
+# From this calibrated confidence a positive or negative label counts as sure (a cheer,
+# a jeer, a complaint): on TweetEval's val.csv (never trained on), at most 5% of such
+# labels have the opposite feeling. Chosen by `make model` with the file.
+SURE_CONFIDENCE = 0.91
+
+
+class SentimentModel:
+    """Sentence embeddings and sentiment probabilities from the shipped, hash-checked file."""
+
+    def __init__(self, path: Path = MODEL_FILE, sha256: str = MODEL_SHA256) -> None:
+        if not path.is_file():
+            raise ModelError(f"model file missing: {path}")
+        got = sha256_of(path)
+        if got != sha256:
+            raise ModelError(f"model file {path} has SHA-256 {got}, expected {sha256}; refusing it")
+        tokenizer_dir = bundled_model_dir()
+        verify(tokenizer_dir, {"tokenizer.json": BUNDLED_SHA256["tokenizer.json"]})
+        self.model = OnnxModel(tokenizer_dir / "tokenizer.json", path)
+        self.name, self.key = MODEL_NAME, sha256[:16]
+
+    def run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-length embeddings (texts x 384) and probabilities (texts x 3, SENTIMENTS order)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32), np.zeros((0, 3), dtype=np.float32)
+        embeddings, probabilities = self.model.run(texts)
+        return embeddings, probabilities
