@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import UTC, datetime
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.intake.ingest import date_problem, link_problem, text_problem
 from bot.ports import InboundFeedback
+
+_TEXT_FIELDS = ("text", "source", "external_id", "channel", "author", "link")
 
 
 class FeedbackRecord(BaseModel):
@@ -26,14 +30,35 @@ class FeedbackRecord(BaseModel):
     @field_validator("external_id", mode="before")
     @classmethod
     def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
+        if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError("must be a string or a number")
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # 42.0 and 42 are the same JSON number
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator(*_TEXT_FIELDS)
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        if reason := text_problem(value):
+            raise ValueError(reason)
+        return value
+
+    @field_validator("link")
+    @classmethod
+    def _web_link(cls, value: str) -> str:
+        if reason := link_problem(value):
+            raise ValueError(reason)
+        return value
 
     @field_validator("created_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None or value.tzinfo:
+        if value is None:
             return value
-        return value.replace(tzinfo=UTC)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if reason := date_problem(value):
+            raise ValueError(reason)
+        return value
 
     def to_inbound(self, derive_id: bool = False) -> InboundFeedback:
         """The core's view; with `derive_id`, a missing id becomes a hash of the content."""
@@ -57,5 +82,6 @@ def describe(error: ValidationError, prefix: str = "") -> list[str]:
     messages = []
     for problem in error.errors():
         where = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
-        messages.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+        message = problem["msg"].removeprefix("Value error, ")
+        messages.append(f"{where}: {message}" if where else message)
     return messages

@@ -56,6 +56,8 @@ HELP = {
     "mine": "`mine` — your open complaints (executives)",
     "resolve": "`resolve ID NOTE` — close your complaint with what was done (executives)",
     "release": "`release ID` — hand your complaint back to the queue (executives)",
+    "reveal": "`reveal ID` — your complaint as the customer sent it, contact details and all,"
+    " for you alone; each look is recorded (executives)",
     "scoreboard": "`scoreboard [YYYY-MM]` — the executives' month, this one by default "
     "(executives and admins)",
     "execs": (
@@ -83,6 +85,7 @@ _OPTIONS = {
 
 
 MINE_SHOWN = 20  # an executive's open complaints listed in one reply, oldest first
+REVEAL_CHARS = 7_000  # of received words in one reply: escaped, within Slack's 40,000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +98,17 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """One command: who, what text, in which channel, and a platform id unique to it."""
+    """One command: who, what text, in which channel, and a platform id unique to it.
+
+    ``private`` says the reply reaches the person alone (Slack's ephemeral answer, a
+    Teams 1:1 chat), as personal data needs.
+    """
 
     actor: Actor
     text: str
     channel_id: str
     invocation_id: str
+    private: bool = False
 
     @property
     def platform(self) -> str:
@@ -462,6 +470,18 @@ class Commands:
         await to_thread(complaints.release, self.core, invocation.actor.person, feedback_id)
         return Message.text(f"Complaint #{feedback_id} is back in the queue.")
 
+    async def _reveal(self, invocation: Invocation, words: list[str]) -> Message:
+        if len(words) != 1:
+            raise UsageError("use `reveal ID`")
+        feedback_id = _number(words[0])
+        if not invocation.private:
+            raise PermissionError(
+                "the customer's own words are shown only where you alone see them: "
+                "ask in your chat with Upside"
+            )
+        text = await to_thread(complaints.reveal, self.core, invocation.actor.person, feedback_id)
+        return revealed_message(feedback_id, text)
+
     async def _scoreboard(self, invocation: Invocation, words: list[str]) -> Message:
         if not invocation.actor.is_admin:
             await to_thread(complaints.is_executive, self.core, invocation.actor.person)
@@ -529,6 +549,18 @@ def resolved_reply(complaint: ComplaintView, answered: bool) -> str:
     if complaint.link:
         return reply + " (The source thread could not be answered; the note is recorded.)"
     return reply
+
+
+def revealed_message(feedback_id: int, text: str) -> Message:
+    """A complaint's words as received, for the executive holding it."""
+    shown = _clipped(text, REVEAL_CHARS)
+    return Message.of(
+        para(
+            Strong(f"Complaint #{feedback_id}"),
+            " as the customer sent it, for you alone (this look is recorded):",
+        ),
+        para(Said(shown)),
+    )
 
 
 def exec_list(bosses: list[Executive]) -> Message:

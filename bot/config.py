@@ -49,8 +49,20 @@ class Settings(BaseSettings):
         5000, ge=1, description="Longest feedback text accepted, in characters."
     )
     batch_size: int = Field(256, ge=1, le=4096, description="Items the worker classifies at once.")
+    webhook_concurrency: int = Field(
+        4, ge=1, le=256, description="Webhook requests stored at once; past it, 503 + Retry-After."
+    )
     worker_interval: float = Field(
         2.0, gt=0, description="Seconds the background worker waits between empty polls."
+    )
+    web_only: bool = Field(
+        False, description="`upside serve` answers requests only; `upside worker` classifies."
+    )
+    leader_interval: float = Field(
+        5.0,
+        gt=0,
+        le=15,
+        description="Seconds between the scheduler's checks that it still leads, or bids to.",
     )
     phone_regions: str = Field(
         "US,GB", description="Comma-separated regions whose local phone numbers are redacted."

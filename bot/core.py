@@ -113,6 +113,7 @@ class Upside:
             item.text, item.display_text = text, redact(text.strip(), self.settings.regions)
             if item.labelled_by is None:
                 item.classified_at = None  # the worker labels the new words
+                item.classify_attempts, item.classify_error = 0, None  # new words, a new chance
             session.add(item)
         self.worker_notify()
         return True

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -89,3 +89,26 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def connection_problem(engine: Engine) -> str | None:
+    """Why the database cannot be reached (its driver's first line), or None when it can."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # every driver has its own errors; the message says enough
+        cause = getattr(exc, "orig", None) or exc
+        return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return None
+
+
+def missing_file(engine: Engine) -> bool:
+    """Whether the engine is SQLite on a file that does not exist (connecting would make it)."""
+    database = engine.url.database
+    is_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    return is_file and not Path(str(database)).is_file()
+
+
+def initialised(engine: Engine) -> bool:
+    """Whether migrations have run in this database."""
+    return inspect(engine).has_table("alembic_version")

@@ -125,6 +125,12 @@ class FeedbackItem(SQLModel, table=True):
     classified_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     labelled_by: str | None = Field(default=None, max_length=200)  # a person set the topic
     deleted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # a worker's claim on the item while it classifies it; an expired claim is free again
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # failed classifications; after a few the item is set aside with the last error
+    classify_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    classify_error: str | None = Field(default=None, max_length=500)
 
 
 class TopicCorrection(SQLModel, table=True):
@@ -309,3 +315,17 @@ class Attention(SQLModel, table=True):
     reason: str = Field(max_length=500)
     credential: str = Field(default="", max_length=64)  # a digest of the token refused
     since: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Reveal(SQLModel, table=True):
+    """An executive saw the received words (with contact details) of a complaint they held.
+
+    Employees see redacted words; the holder of a complaint may need to reach the customer,
+    and every time they look, who and when is kept here.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    feedback_id: int = Field(foreign_key="feedbackitem.id", index=True)
+    executive_id: int = Field(foreign_key="executive.id", index=True)
+    platform: str = Field(max_length=20)  # where they asked from: slack | teams | cli
+    revealed_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -4,13 +4,18 @@ APScheduler 3 runs one cron job per department (SQLAlchemy job store, coalesced,
 with a misfire grace time), so a digest missed while Upside was down is sent once
 when it comes back, covering the whole gap since the last one. Only one process
 schedules: on PostgreSQL a session advisory lock elects it; on SQLite there is one
-process. The unique (department, period end) row makes a double post impossible.
+process. The leader checks that it still holds the lock every few seconds and before
+each job, and steps down when it does not; a standby bids as often, so another process
+(or this one, on a new connection) leads again within seconds. The unique
+(department, period end) row makes a double post impossible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +24,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from bot.core import Upside
@@ -27,6 +33,7 @@ from bot.digests.delivery import DeliveryError, deliver, due_period, last_covere
 from bot.digests.spikes import alert_spikes
 from bot.executives.followup import follow_up
 from bot.executives.programme import assign_month
+from bot.intake.worker import db_error
 from bot.models import Department, utcnow
 from bot.ports import Outbound
 
@@ -58,6 +65,14 @@ class Runtime:
 
     core: Upside
     outbound: Outbound
+    leadership: Leadership | None = None
+
+    async def leads(self) -> bool:
+        """Whether this process still holds the scheduling lock (checked before each job)."""
+        if self.leadership is None or await asyncio.to_thread(self.leadership.held):
+            return True
+        log.warning("a scheduled job was skipped: this process no longer leads")
+        return False
 
 
 _runtime: Runtime | None = None
@@ -67,13 +82,16 @@ async def scheduled_digest(department_id: int) -> None:
     """The job: post the department's digest for the period since its last one."""
     if _runtime is None:
         raise RuntimeError("the digest scheduler is not running in this process")
-    await post_due_digest(_runtime.core, _runtime.outbound, department_id, utcnow())
+    if await _runtime.leads():
+        await post_due_digest(_runtime.core, _runtime.outbound, department_id, utcnow())
 
 
 async def monthly_assignment() -> None:
     """The job: this month's complaints for the executives (a month is assigned once)."""
     if _runtime is None:
         raise RuntimeError("the scheduler is not running in this process")
+    if not await _runtime.leads():
+        return
     now = utcnow()
     await assign_month(_runtime.core, _runtime.outbound, now.strftime("%Y-%m"), now.date())
 
@@ -109,70 +127,158 @@ async def post_due_digest(
 
 
 class Leadership:
-    """Whether this process may schedule: the holder of a PostgreSQL advisory lock."""
+    """Whether this process may schedule: the holder of a PostgreSQL advisory lock.
+
+    The lock lives as long as the database session that took it; when that session
+    dies (a killed connection, a database restart) the lock is gone, and `held` says so.
+    """
 
     def __init__(self, core: Upside) -> None:
         self.core = core
+        self.pid: int | None = None  # the database backend whose session holds the lock
         self._connection: Connection | None = None
 
     def acquire(self) -> bool:
-        """Try to become the scheduling process; True when it is."""
+        """Keep the lead or try to take it; True while this process leads.
+
+        A lock found lost is given up first, so a lone process takes it again.
+        """
         if self.core.engine.dialect.name != "postgresql":
             return True  # SQLite: a single process by design
+        if self.held():
+            return True
         if self._connection is not None:
-            return True
+            log.warning("the scheduling lock was lost: this process stops scheduling")
+            self._drop()
         connection = self.core.engine.connect()
-        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
-        if taken.scalar():
+        try:
+            taken, pid = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key), pg_backend_pid()"), {"key": LOCK_KEY}
+            ).one()
             connection.commit()
-            self._connection = connection  # the lock lives as long as this session
+        except BaseException:
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            return False
+        self._connection, self.pid = connection, pid  # the lock lives as long as this session
+        return True
+
+    def held(self) -> bool:
+        """Whether the lock is still held, asked on the session that took it."""
+        if self.core.engine.dialect.name != "postgresql":
             return True
-        connection.close()
-        return False
+        if self._connection is None:
+            return False
+        try:
+            held = self._connection.execute(HELD, _lock_parts()).scalar()
+            self._connection.commit()
+        except SQLAlchemyError:  # the session is gone, and the lock with it
+            return False
+        return bool(held)
 
     def release(self) -> None:
         """Give the lock up (a pooled session outlives `close`, so unlock explicitly)."""
         if self._connection is not None:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            self._connection.commit()
-            self._connection.close()
-            self._connection = None
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                self._connection.commit()
+            finally:
+                self._drop()
+
+    def _drop(self) -> None:
+        """Forget the lock's session; a broken one is discarded rather than pooled."""
+        connection, self._connection, self.pid = self._connection, None, None
+        if connection is not None:
+            connection.invalidate()  # a session that held the lock never goes back to the pool
+            connection.close()
+
+
+# pg_locks shows a bigint advisory key as its high and low 32 bits (objsubid 1)
+HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+    " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+    " AND classid::text::bigint = :high AND objid::text::bigint = :low)"
+)
+
+
+def _lock_parts() -> dict[str, int]:
+    return {"high": LOCK_KEY >> 32, "low": LOCK_KEY & 0xFFFF_FFFF}
 
 
 class DigestScheduler:
     """Keeps one cron job per department while this process leads."""
 
-    def __init__(self, core: Upside, outbound: Outbound) -> None:
+    def __init__(self, core: Upside, outbound: Outbound, check_every: float | None = None) -> None:
         self.core = core
         self.outbound = outbound
         self.leadership = Leadership(core)
+        self.check_every = check_every or core.settings.leader_interval
         self.scheduler: AsyncIOScheduler | None = None
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process schedules now."""
+        return self.scheduler is not None
+
     async def run(self) -> None:
-        """Lead when possible; then, every SYNC_EVERY seconds until cancelled, keep jobs in
-        step with departments, post failed digests again, check for spikes and send the
-        executive programme's follow-ups."""
+        """Until cancelled, every `check_every` seconds: lead when possible and step down the
+        moment the lock is lost; while leading, every SYNC_EVERY seconds keep jobs in step
+        with departments, post failed digests again, check for spikes and send the executive
+        programme's follow-ups. While the database is away it logs once, not every round."""
         global _runtime
-        _runtime = Runtime(self.core, self.outbound)
+        _runtime = Runtime(self.core, self.outbound, self.leadership)
+        due, away = 0.0, False
         try:
             while True:
                 try:
-                    if await asyncio.to_thread(self.leadership.acquire):
-                        if self.scheduler is None:
-                            self._ensure_started()
-                            await asyncio.to_thread(self.sync)
-                            await self.catch_up()  # however long this process was away
-                        await asyncio.to_thread(self.sync)
-                        await retry_failed(self.core, self.outbound)
-                        await alert_spikes(self.core, self.outbound, utcnow())
-                        await follow_up(self.core, self.outbound, utcnow())
-                except Exception:  # the database may be away; try again next round
+                    if await self._lead() and time.monotonic() >= due:
+                        due = time.monotonic() + SYNC_EVERY
+                        await self._round()
+                    if away:
+                        log.warning("scheduling resumed: the database is back")
+                    away = False
+                except SQLAlchemyError as exc:
+                    if not away:
+                        log.error("scheduling paused, database unavailable: %s", db_error(exc))
+                    away = True
+                except Exception:
                     log.exception("digest scheduling round failed")
-                await asyncio.sleep(SYNC_EVERY)
+                await asyncio.sleep(self.check_every)
         finally:
-            if self.scheduler is not None and self.scheduler.running:
-                self.scheduler.shutdown(wait=False)
-            self.leadership.release()
+            self._step_down()
+            with contextlib.suppress(SQLAlchemyError):
+                self.leadership.release()
+
+    async def _lead(self) -> bool:
+        """Take or keep the lead, starting the jobs and catching up on becoming leader;
+        whenever this process does not lead (or cannot tell), its jobs stop."""
+        leading = False
+        try:
+            leading = await asyncio.to_thread(self.leadership.acquire)
+        finally:
+            if not leading:
+                self._step_down()
+        if leading and self.scheduler is None:
+            log.info("this process leads: it schedules digests and the executive programme")
+            self._ensure_started()
+            await asyncio.to_thread(self.sync)
+            await self.catch_up()  # however long no process was scheduling
+        return leading
+
+    async def _round(self) -> None:
+        """The leader's periodic work beside the cron jobs."""
+        await asyncio.to_thread(self.sync)
+        await retry_failed(self.core, self.outbound)
+        await alert_spikes(self.core, self.outbound, utcnow())
+        await follow_up(self.core, self.outbound, utcnow())
+
+    def _step_down(self) -> None:
+        """Stop running jobs; another process (or this one, later) leads instead."""
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     async def catch_up(self) -> int:
         """Post every digest that fell due while no process was scheduling; returns how many.

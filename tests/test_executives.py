@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
-from bot.models import ComplaintAssignment, Executive, FeedbackItem
+from bot.models import ComplaintAssignment, Executive, FeedbackItem, Reveal
 from bot.ports import Address, InboundFeedback
 from tests.fakes.signing import interaction_body, signed_headers
 from tests.fakes.slack_api import RESPONSE_URL_METHOD
@@ -246,7 +246,7 @@ async def test_the_monthly_dm_claims_and_resolves_with_buttons(harness):  # noqa
     assert "already taken by Dana" in refused["text"] and not refused.get("replace_original")
     claimed = await _press(harness, DANA, "complaint_claim", complaint, dm)
     assert claimed["replace_original"] and "It's yours" in claimed["text"]
-    assert _buttons(claimed) == ["complaint_release", "complaint_resolve"]
+    assert _buttons(claimed) == ["complaint_release", "complaint_resolve", "complaint_reveal"]
 
     assert (
         await harness.post(
@@ -387,3 +387,61 @@ async def test_mine_lists_a_chat_messages_worth_and_says_how_many_more(core):
     shown = mrkdwn(reply)
     assert len(shown) < 40_000  # Slack cuts a message's text there
     assert shown.count("• #") == MINE_SHOWN and "and 7 more" in shown
+
+
+async def test_only_the_holder_reveals_the_words_as_received_and_each_look_is_recorded(
+    harness,  # noqa: F811
+):
+    await harness.command("execs add <@UDANA|dana> --name Dana", user=ADMIN)
+    await harness.command("execs add <@UALEX|alex> --name Alex", user=ADMIN)
+    contact = "Call me on 07700 900123 or mail jo@example.com."
+    harness.core.ingest([InboundFeedback("webhook", "v1", f"{COMPLAINT} {contact}")])
+    harness.core.worker.run_pending()
+    item = harness.items()[0]
+    assert "07700" not in item.display_text and "jo@example.com" not in item.display_text
+    dm = {"channel": f"D{DANA}", "ts": "1700000003.000100", "text": "complaint"}
+
+    assert "needs the *executive* role" in await harness.command(f"reveal {item.id}", user=ANYONE)
+    refused = await harness.command(f"reveal {item.id}", user=DANA)  # not (yet) hers
+    assert "only the executive holding" in refused and "07700" not in refused
+    await harness.command(f"claim {item.id}", user=DANA)
+    shown = await harness.command(f"reveal {item.id}", user=DANA)
+    assert "07700 900123" in shown and "jo@example.com" in shown and "for you alone" in shown
+    assert "07700" not in await harness.command(f"reveal {item.id}", user=ALEX)
+
+    pressed = await _press(harness, DANA, "complaint_reveal", item.id, dm)
+    assert pressed["response_type"] == "ephemeral" and not pressed.get("replace_original")
+    assert "07700 900123" in pressed["text"]
+    other = await _press(harness, ALEX, "complaint_reveal", item.id, dm)
+    assert "only the executive holding" in other["text"] and "07700" not in other["text"]
+
+    await harness.command(f"resolve {item.id} Called and refunded", user=DANA)
+    assert "07700" not in await harness.command(f"reveal {item.id}", user=DANA)
+    with harness.core.session() as session:
+        dana = session.exec(select(Executive).where(Executive.user_id == DANA)).one()
+        looks = session.exec(select(Reveal)).all()
+    assert [(r.feedback_id, r.executive_id, r.platform) for r in looks] == [
+        (item.id, dana.id, "slack")
+    ] * 2
+    assert all(r.revealed_at is not None for r in looks)
+
+
+async def test_the_words_as_received_are_never_shown_where_others_read(core):
+    from bot.commands import Actor, Commands, Invocation
+
+    with core.session() as session:
+        session.add(Executive(name="Dana", user_id=DANA))
+    core.ingest([InboundFeedback("webhook", "p1", f"{COMPLAINT} Call 07700 900123.")])
+    core.worker.run_pending()
+    target = complaints.claim(core, Address("slack", DANA)).id
+    commands = Commands(core, outbound=None)  # type: ignore[arg-type]
+    asked = Invocation(Actor(Address("slack", DANA)), f"reveal {target}", "C1", "i1")
+    reply = (await commands.run(asked)).plain()
+    assert "where you alone see them" in reply and "07700" not in reply
+    with core.session() as session:
+        assert session.exec(select(Reveal)).all() == []
+    alone = Invocation(Actor(Address("slack", DANA)), f"reveal {target}", "D1", "i2", private=True)
+    assert "07700 900123" in (await commands.run(alone)).plain()
+    complaints.release(core, Address("slack", DANA), target)
+    with pytest.raises(PermissionError, match="only the executive holding"):
+        complaints.reveal(core, Address("slack", DANA), target)

@@ -193,9 +193,9 @@ def test_bad_jsonl_lines_are_reported_and_good_ones_stored(env, engine, tmp_path
 
 
 def test_a_csv_without_a_text_column_is_refused(env, engine, tmp_path) -> None:
-    path = write_csv(tmp_path / "notext.csv", [["1", "web", "hello"]], ["id", "source", "body"])
+    path = write_csv(tmp_path / "notext.csv", [["1", "web", "hello"]], ["id", "source", "words"])
     result = invoke(env, "import", str(path), code=2)
-    assert "notext.csv: the header has no 'text' column" in result.output
+    assert "notext.csv: no text column among id, source, words" in result.output
     assert items(engine) == []
 
 
@@ -203,7 +203,7 @@ def test_an_unknown_file_type_is_refused(env, engine, tmp_path) -> None:
     path = tmp_path / "feedback.txt"
     path.write_text("My parcel is late\n", encoding="utf-8")
     result = invoke(env, "import", str(path), code=2)
-    assert "feedback.txt: expected a .csv or .jsonl file" in result.output
+    assert "feedback.txt: expected a .csv, .tsv or .jsonl file" in result.output
     assert items(engine) == []
 
 
@@ -256,3 +256,109 @@ def test_import_classifies_and_routes_by_default(env, engine, tmp_path) -> None:
     assert late.classified_at is not None and thanks.classified_at is not None
     assert (late.sentiment, thanks.sentiment) == ("negative", "positive")
     assert late.department_id is not None
+
+
+def test_a_latin1_file_is_read_in_its_encoding(env, engine, tmp_path) -> None:
+    path = tmp_path / "latin1.csv"
+    rows = [f'r{n},"Le café était froid, la livraison {n} très en retard"\n' for n in range(5)]
+    path.write_bytes(("id,text\n" + "".join(rows) + "r5,Très déçu\n").encode("latin-1"))
+    result = invoke(env, "import", str(path), "--no-classify")
+    assert "latin1.csv: 6 accepted, 0 duplicates, 0 rejected" in result.output
+    assert items(engine)[5].text == "Très déçu"
+
+
+def test_an_undecodable_line_is_reported_and_the_rest_kept(env, engine, tmp_path) -> None:
+    path = tmp_path / "mostly.csv"
+    path.write_bytes(
+        "id,text\nu1,Crème brûlée was perfect\n".encode()
+        + b"u2,broken \xff\xfe bytes\n"  # line 3: not UTF-8
+        + b"u3,Service was slow\n"
+    )
+    result = invoke(env, "import", str(path), "--no-classify")
+    assert "mostly.csv: 2 accepted, 0 duplicates, 1 rejected" in result.output
+    assert "line 3: cannot be decoded as text" in result.output
+    assert [item.external_id for item in items(engine)] == ["u1", "u3"]
+
+
+def test_utf16_with_a_byte_order_mark_is_read(env, engine, tmp_path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,text\nw1,Zürich store was closed\n".encode("utf-16"))
+    invoke(env, "import", str(path), "--no-classify")
+    assert [item.text for item in items(engine)] == ["Zürich store was closed"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("comment.csv", "Ticket ID,Comment,Requester\nT1,The parcel was late,Ann\n"),
+        ("body.csv", "id,body\nT1,The parcel was late\n"),
+        ("capital.csv", "ID,Text,Author\nT1,The parcel was late,Ann\n"),
+        ("semicolon.csv", "id;text;author\nT1;The parcel was late, again;Ann\n"),
+        ("tabs.tsv", "id\ttext\tauthor\nT1\tThe parcel was late, again\tAnn\n"),
+        ("tabs.csv", "id\ttext\tauthor\nT1\tThe parcel was late; again\tAnn\n"),
+    ],
+)
+def test_help_desk_exports_are_understood(env, engine, tmp_path, name, content) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    result = invoke(env, "import", str(path), "--no-classify")
+    assert f"{name}: 1 accepted" in result.output
+    [item] = items(engine)
+    assert item.text.startswith("The parcel was late")
+
+
+def test_columns_can_be_named(env, engine, tmp_path) -> None:
+    path = tmp_path / "zendesk.csv"
+    path.write_text(
+        "Ticket,Description,Requester,Opened,Permalink\n"
+        "Z-9,Nobody called me back,Ann,2026-11-01T10:00:00Z,https://help.example.com/9\n",
+        encoding="utf-8",
+    )
+    refused = invoke(env, "import", str(path), code=2)
+    assert "zendesk.csv: no text column among Ticket, Description" in refused.output
+    invoke(
+        env,
+        "import",
+        str(path),
+        "--no-classify",
+        "--text-column",
+        "description",
+        "--id-column",
+        "TICKET",
+        "--author-column",
+        "Requester",
+        "--date-column",
+        "Opened",
+        "--link-column",
+        "Permalink",
+    )
+    [item] = items(engine)
+    assert (item.external_id, item.text, item.author) == ("Z-9", "Nobody called me back", "Ann")
+    assert item.link == "https://help.example.com/9"
+    assert item.created_at == datetime(2026, 11, 1, 10, tzinfo=UTC)
+    missing = invoke(env, "import", str(path), "--text-column", "Words", code=2)
+    assert "zendesk.csv: no column 'Words'" in missing.output
+
+
+def test_jsonl_with_a_lone_surrogate_or_bad_json_keeps_every_good_line(
+    env, engine, tmp_path
+) -> None:
+    lines = [json.dumps({"id": f"j{n}", "text": f"Order {n} arrived"}) for n in range(1000)]
+    lines[200] = '{"id": "s1", "text": "bad \\ud800 surrogate"}'
+    lines[500] = '{"id": "s2", "text": "unterminated'
+    lines[700] = '{"id": "s3", "Comment": "nul \\u0000 inside"}'
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = invoke(env, "import", str(path), "--no-classify")
+    assert "big.jsonl: 997 accepted, 0 duplicates, 3 rejected" in result.output
+    assert "line 201: text: contains a lone surrogate" in result.output
+    assert "line 501: not valid JSON" in result.output
+    assert "line 701: text: contains a NUL character" in result.output
+    assert len(items(engine)) == 997
+
+
+def test_jsonl_keys_are_found_like_csv_columns(env, engine, tmp_path) -> None:
+    path = write_jsonl(tmp_path / "reviews.jsonl", [{"ID": 7, "Review": "Lovely shop"}])
+    invoke(env, "import", str(path), "--no-classify")
+    [item] = items(engine)
+    assert (item.external_id, item.text) == ("7", "Lovely shop")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from rich.console import Console
+from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from adapters.console import ConsoleOutbound
@@ -17,7 +18,7 @@ from bot.core import Upside
 from bot.models import Department, DigestRun
 from bot.ports import InboundFeedback
 from bot.scheduler import DigestScheduler, Leadership, post_due_digest, trigger_for
-from tests.conftest import make_core, make_settings
+from tests.conftest import eventually, make_core, make_settings
 
 
 def _department(core: Upside, name: str, **changes: str) -> Department:
@@ -194,3 +195,80 @@ async def test_the_real_trigger_fires_and_a_restart_catches_up_once(sqlite_core)
         datetime(2026, 11, 23, 9, tzinfo=UTC),
         datetime(2026, 11, 26, 9, tzinfo=UTC),
     )
+
+
+def _kill(database_url: str, pid: int) -> None:
+    """Kill another session's connection, as a database restart or a network cut would."""
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    engine.dispose()
+
+
+async def _until(condition, seconds: float = 5.0) -> float:
+    """How long `condition` took to hold; fails after `seconds`."""
+    start = asyncio.get_running_loop().time()
+    assert await eventually(condition, seconds)
+    return asyncio.get_running_loop().time() - start
+
+
+async def _stop(*tasks: asyncio.Task) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_leader_whose_lock_is_lost_steps_down_and_a_standby_takes_over(
+    postgres_url, classifier
+):
+    first = make_core(postgres_url, classifier)
+    second = Upside(make_settings(postgres_url), classifier=classifier)
+    outbound, _ = _screen()
+    leader = DigestScheduler(first, outbound, check_every=0.5)
+    standby = DigestScheduler(second, outbound, check_every=0.05)  # bids first once it is free
+    leading = asyncio.create_task(leader.run())
+    await _until(lambda: leader.leading)
+    waiting = asyncio.create_task(standby.run())
+    await asyncio.sleep(0.3)
+    assert not standby.leading  # one leader at a time
+    _kill(postgres_url, leader.leadership.pid)
+    assert await _until(lambda: standby.leading and not leader.leading) < 5
+    await asyncio.sleep(1)
+    assert standby.leading and not leader.leading  # the old leader stays down
+    await _stop(leading, waiting)
+    for core in (first, second):
+        core.engine.dispose()
+
+
+async def test_a_lone_process_takes_a_lost_lock_again(postgres_url, classifier):
+    core = make_core(postgres_url, classifier)
+    outbound, _ = _screen()
+    scheduler = DigestScheduler(core, outbound, check_every=0.05)
+    task = asyncio.create_task(scheduler.run())
+    await _until(lambda: scheduler.leading)
+    lost = scheduler.leadership.pid
+    _kill(postgres_url, lost)
+    await _until(lambda: scheduler.leadership.pid not in (None, lost))
+    assert scheduler.leading and scheduler.leadership.held()
+    await _stop(task)
+    core.engine.dispose()
+
+
+async def test_a_job_runs_only_while_its_process_holds_the_lock(postgres_url, classifier):
+    import bot.scheduler as scheduling
+
+    core = make_core(postgres_url, classifier)
+    _department(core, "Logistics", timezone="UTC", digest_time="09:00")
+    outbound, screen = _screen()
+    leadership = Leadership(core)
+    assert leadership.acquire()
+    scheduling._runtime = scheduling.Runtime(core, outbound, leadership)
+    with time_machine.travel(datetime(2026, 11, 24, 9, 30, tzinfo=UTC), tick=False):
+        _kill(postgres_url, leadership.pid)
+        await scheduling.scheduled_digest(core.department("Logistics").id)
+        assert screen.getvalue() == "" and _runs(core) == []  # lost the lock: not its job
+        assert leadership.acquire()  # leads again
+        await scheduling.scheduled_digest(core.department("Logistics").id)
+    assert screen.getvalue().count("╭─ Logistics") == 1
+    leadership.release()
+    core.engine.dispose()

@@ -16,8 +16,15 @@ from bot.executives import complaints
 from bot.executives.programme import assign_month
 from bot.executives.views import Standing
 from bot.messages import Message, Strong, para
-from bot.models import Conversation, Department, Executive, FeedbackItem, TopicExample
-from bot.ports import Address
+from bot.models import (
+    Conversation,
+    Department,
+    Executive,
+    FeedbackItem,
+    Reveal,
+    TopicExample,
+)
+from bot.ports import Address, InboundFeedback
 from tests.fakes.microsoft import TENANT
 from tests.teams_harness import ADMIN_AAD, ANYONE_AAD, CHANNEL
 
@@ -171,7 +178,8 @@ async def test_claim_release_and_resolve_on_the_card_in_place(teams):
     refused = await teams.invoke(cards.CLAIM, data, ANYONE_AAD)
     assert "needs the executive role" in json.dumps(refused)
     claimed = await teams.invoke(cards.CLAIM, data, DANA)
-    assert "It's yours" in json.dumps(claimed) and _verbs(claimed) == [cards.RESOLVE, cards.RELEASE]
+    assert "It's yours" in json.dumps(claimed)
+    assert _verbs(claimed) == [cards.RESOLVE, cards.RELEASE, cards.REVEAL]
     again = await teams.invoke(cards.CLAIM, data, DANA)  # a double click changes nothing
     assert _verbs(again) == _verbs(claimed)
     with teams.core.session() as session:
@@ -190,6 +198,30 @@ async def test_claim_release_and_resolve_on_the_card_in_place(teams):
 
     [reply] = teams.thread_posts(CHANNEL)
     assert "Refunded" in reply["text"] and "Again" not in json.dumps(teams.thread_posts(CHANNEL))
+
+
+async def test_only_the_holder_reveals_the_words_as_received_in_their_1_to_1(teams):
+    teams.add_member(DANA, "Dana")
+    await teams.say("execs add <at>Dana</at> --name Dana", ADMIN_AAD)
+    teams.core.ingest([InboundFeedback("webhook", "v1", f"{COMPLAINT} Call *07700 900123*.")])
+    teams.core.worker.run_pending()
+    data = {"feedback_id": teams.items()[0].id}
+
+    assert "holding" in json.dumps(await teams.invoke(cards.REVEAL, data, DANA))  # not hers yet
+    claimed = await teams.invoke(cards.CLAIM, data, DANA)
+    assert cards.REVEAL in _verbs(claimed) and "07700" not in json.dumps(claimed)
+    shown = await teams.invoke(cards.REVEAL, data, DANA)
+    assert "\\\\*07700 900123\\\\*" in json.dumps(shown)  # the words, escaped
+    assert cards.REVEAL not in _verbs(shown) and cards.RESOLVE in _verbs(shown)
+    stranger = await teams.invoke(cards.REVEAL, data, ANYONE_AAD)
+    assert "needs the executive role" in json.dumps(stranger)
+    assert "07700" not in json.dumps(stranger)
+    in_channel = await teams.say(f"reveal {data['feedback_id']}", DANA, in_channel=True)
+    assert "where you alone see them" in in_channel and "07700" not in in_channel
+    assert "07700 900123" in await teams.say(f"reveal {data['feedback_id']}", DANA)
+    with teams.core.session() as session:
+        looks = session.exec(select(Reveal)).all()
+    assert [(r.feedback_id, r.platform) for r in looks] == [(data["feedback_id"], "teams")] * 2
 
 
 async def test_a_monthly_complaint_reaches_the_executive_in_a_new_1_to_1(teams):

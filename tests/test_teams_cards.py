@@ -38,6 +38,7 @@ NASTY = (
 NASTY_LINES = "\n- not a list\n1. not numbered\n# not a heading\n> not a quote\n"
 HUGE = (NASTY + NASTY_LINES) * 40  # over 5,000 characters
 LINK = "https://acme.slack.com/archives/C0123/p1767225600000100"
+ORIGINAL = "The driver threw my parcel over the gate. Call me: *07700 900123* <at>Boss</at>"
 
 
 def test_escape_neutralises_markdown_html_and_mentions() -> None:
@@ -192,6 +193,10 @@ def all_cards() -> dict[str, dict]:
             for status in ("open", "assigned", "claimed", "resolved")
         },
         "complaint-extreme": cards.complaint_card(_complaint("claimed", HUGE * 10), HUGE),
+        "complaint-revealed": cards.complaint_card(_complaint("claimed"), "For you.", ORIGINAL),
+        "complaint-revealed-extreme": cards.complaint_card(
+            _complaint("claimed", HUGE * 10), HUGE, HUGE * 10
+        ),
         "topics": cards.topics_card(_topics(8), ["Logistics", "Finance", "Support"]),
         "topics-extreme": cards.topics_card(
             _topics(500, long=True), [f"{i} {HUGE[:300]}" for i in range(300)]
@@ -312,7 +317,7 @@ def test_digest_refuses_a_chart_that_is_not_https() -> None:
     [
         ("open", ["complaint.claim"]),
         ("assigned", ["complaint.claim"]),
-        ("claimed", ["complaint.resolve", "complaint.release"]),
+        ("claimed", ["complaint.resolve", "complaint.release", "complaint.reveal"]),
         ("resolved", []),
     ],
 )
@@ -331,6 +336,15 @@ def test_complaint_actions_follow_its_status(status: str, verbs: list[str]) -> N
     texts = "\n".join(_texts(card))
     assert "“The driver threw my parcel over the gate.”" in texts
     assert "-0.91" in texts and "Delivery" in texts
+
+
+def test_a_revealed_complaint_shows_the_words_as_received_and_no_second_reveal() -> None:
+    card = CARDS["complaint-revealed"]
+    texts = "\n".join(_texts(card))
+    assert "07700 900123" in texts and "\\*07700 900123\\*" in texts  # escaped
+    assert "parcel over the gate." in texts and "contact details and all" in texts
+    verbs = [a["verb"] for a in _find(card, "Action.Execute")]
+    assert verbs == ["complaint.resolve", "complaint.release"]
 
 
 def test_resolve_asks_for_a_required_multiline_note() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import select
 
 from adapters import webhook
@@ -17,6 +18,7 @@ from bot.server import create_app
 from tests.conftest import WEBHOOK_TOKEN
 
 AUTH = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+RAW = {**AUTH, "Content-Type": "application/json"}  # for bodies posted as bytes
 URL = "/api/feedback"
 
 # pytest-aiohttp's fixtures run on the session loop (asyncio_default_fixture_loop_scope).
@@ -79,7 +81,7 @@ async def test_refuses_every_call_when_no_token_is_configured(sqlite_core, make_
 async def test_invalid_json_is_a_400_saying_so(sqlite_core, make_client) -> None:
     client = await make_client(sqlite_core)
     for body in (b'{"source": "x", "text": ', b"\xff\xfe not utf-8", b""):
-        response = await client.post(URL, data=body, headers=AUTH)
+        response = await client.post(URL, data=body, headers=RAW)
         assert response.status == 400
         assert "not valid JSON" in (await response.json())["error"]
     assert count(sqlite_core) == 0
@@ -111,7 +113,7 @@ async def test_wrong_shape_is_a_400_naming_the_field(sqlite_core, make_client, b
 
 async def test_a_bare_number_is_not_a_feedback_item(sqlite_core, make_client) -> None:
     client = await make_client(sqlite_core)
-    response = await client.post(URL, data=b"42", headers=AUTH)
+    response = await client.post(URL, data=b"42", headers=RAW)
     assert response.status == 400
     assert "feedback item" in (await response.json())["error"]
 
@@ -237,5 +239,139 @@ async def test_health_reports_database_and_model(core, make_client) -> None:
     assert await response.json() == {
         "status": "ok",
         "database": "ok",
+        "model": core.classifier.version,
+    }
+
+
+def refuse_writes(core: Upside) -> None:
+    """Every new connection is read-only, as on a full disk or a read-only database."""
+    sqlite = core.engine.dialect.name == "sqlite"
+    statement = "PRAGMA query_only = ON" if sqlite else "SET default_transaction_read_only = on"
+
+    @event.listens_for(core.engine, "connect")
+    def read_only(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        connection.commit()
+
+    core.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["text/plain", "application/x-www-form-urlencoded", "text/csv"])
+async def test_a_body_that_is_not_json_by_its_type_is_a_415(sqlite_core, make_client, kind):
+    client = await make_client(sqlite_core)
+    response = await client.post(
+        URL,
+        data=b'{"source": "s", "id": "1", "text": "late"}',
+        headers={**AUTH, "Content-Type": kind},
+    )
+    assert response.status == 415
+    assert kind in (await response.json())["error"]
+    assert count(sqlite_core) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'"text": "late \\ud800 parcel"', "text"),
+        (b'"text": "late", "author": "Ana\\u0000"', "author"),
+        (b'"text": "late", "created_at": "0001-01-01T00:00:00+14:00"', "created_at"),
+        (b'"text": "late", "created_at": "9999-12-31T23:59:59-14:00"', "created_at"),
+        (b'"text": "late", "id": true', "id"),
+        (b'"text": "late", "id": 1e400', "id"),
+        (b'"text": "late", "link": "javascript:alert(1)"', "link"),
+        (b'"text": "late", "link": "mailto:ana@example.com"', "link"),
+    ],
+    ids=["surrogate", "nul", "year-0", "year-10000", "bool-id", "infinite-id", "js-link", "mailto"],
+)
+async def test_unstorable_values_are_a_400_naming_item_and_field(core, make_client, raw, field):
+    client = await make_client(core)
+    bad = b'{"source": "zendesk", "id": "b-1", ' + raw + b"}"
+    body = b'[{"source": "zendesk", "id": "g-1", "text": "fine"}, ' + bad + b"]"
+    response = await client.post(URL, data=body, headers=RAW)
+    assert response.status == 400, await response.text()
+    details = (await response.json())["details"]
+    assert len(details) == 1 and details[0].startswith(f"1.{field}"), details
+    assert count(core) == 0
+
+
+async def test_every_bad_item_and_field_is_named_at_once(sqlite_core, make_client) -> None:
+    client = await make_client(sqlite_core)
+    body = [
+        item("a", text=42),
+        item("b"),
+        item("c", text="  "),
+        item("d", link="ftp://x", author="\x00"),
+        "not an object",
+    ]
+    response = await client.post(URL, json=body, headers=AUTH)
+    assert response.status == 400
+    details = (await response.json())["details"]
+    assert [d.split(":")[0] for d in details] == ["0.text", "2", "3.author", "3.link", "4"]
+    assert count(sqlite_core) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"source": "s", "id": "1", "text": "t", "extra": '
+        + b'{"a":' * 50_000
+        + b"1"
+        + b"}" * 50_001,
+    ],
+    ids=["bare-lists", "inside-an-item"],
+)
+async def test_absurd_nesting_is_a_400(sqlite_core, make_client, body) -> None:
+    client = await make_client(sqlite_core)
+    response = await client.post(URL, data=body, headers=RAW)
+    assert response.status == 400
+    assert "nested deeper" in (await response.json())["error"]
+
+
+async def test_brackets_inside_strings_do_not_count_as_nesting(sqlite_core, make_client) -> None:
+    client = await make_client(sqlite_core)
+    response = await client.post(URL, json=item(text='[[[[{"' * 40 + "late"), headers=AUTH)
+    assert response.status == 202
+
+
+async def test_past_the_concurrency_bound_a_503_with_retry_after(sqlite_core, make_client) -> None:
+    sqlite_core.settings = sqlite_core.settings.model_copy(update={"webhook_concurrency": 1})
+    client = await make_client(sqlite_core)
+    entered, release = threading.Event(), threading.Event()
+    ingest = sqlite_core.ingest
+
+    def slow_ingest(items):
+        entered.set()
+        release.wait(10)
+        return ingest(items)
+
+    sqlite_core.ingest = slow_ingest  # type: ignore[method-assign]
+    first = asyncio.ensure_future(client.post(URL, json=item("slow"), headers=AUTH))
+    try:
+        assert await asyncio.to_thread(entered.wait, 5)
+        second = await asyncio.wait_for(client.post(URL, json=item("shed"), headers=AUTH), 3)
+        assert second.status == 503
+        assert second.headers["Retry-After"] == "1"
+        assert "try again" in (await second.json())["error"]
+    finally:
+        release.set()
+    assert (await first).status == 202
+    assert [row.external_id for row in stored(sqlite_core)] == ["slow"]
+
+
+async def test_a_database_refusing_writes_is_a_json_503_with_retry_after(core, make_client):
+    client = await make_client(core)
+    refuse_writes(core)
+    response = await client.post(URL, json=item("ro-1"), headers=AUTH)
+    assert response.status == 503
+    assert response.headers["Retry-After"]
+    assert "database" in (await response.json())["error"]
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert await response.json() == {
+        "status": "degraded",
+        "database": "not writable",
         "model": core.classifier.version,
     }

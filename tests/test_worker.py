@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from sqlmodel import select
 
+from bot.db import make_engine
 from bot.intake.topics import correct_topic
+from bot.intake.worker import MAX_ATTEMPTS, SetAside, set_aside
 from bot.models import Department, FeedbackItem, Topic
 from bot.ports import InboundFeedback
+from tests.conftest import eventually
 
 MESSAGES = {
     "d1": "My parcel has been stuck in transit for nine days and the courier never turned up.",
@@ -115,3 +121,69 @@ def test_reclassify_relabels_the_catalogue_but_not_hand_labels(sqlite_core):
     assert {_department_of(core, after[k]) for k in ("d1", "s1", "a1")} == {"Billing"}
     assert _department_of(core, after["x1"]) == "Stores"  # the person's label stands
     assert (after["x1"].classified_at, after["x1"].topic_id) == (hand.classified_at, hand.topic_id)
+
+
+class Poisoned:
+    """The real classifier, except that it raises on any text with "POISON" in it."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def classify(self, texts):
+        if any("POISON" in text for text in texts):
+            raise ValueError("the tokenizer choked")
+        return self.model.classify(texts)
+
+    def set_topics(self, specs) -> None:
+        self.model.set_topics(specs)
+
+
+def test_an_item_that_keeps_failing_is_set_aside_and_the_rest_flow_on(sqlite_core):
+    core = sqlite_core
+    core.ingest([InboundFeedback("test", "bad", "POISON in the parcel")])
+    _ingest(core)
+    worker = core.worker
+    worker.classifier = Poisoned(core.classifier)
+    worker.run_pending()
+    items = _stored(core)
+    assert all(items[key].classified_at for key in MESSAGES)  # the bad one blocks nothing
+    bad = items["bad"]
+    assert bad.classified_at is None and bad.claimed_by is None
+    assert bad.classify_attempts == MAX_ATTEMPTS
+    assert bad.classify_error == "ValueError: the tokenizer choked"
+    assert worker.pending() == 0 and worker.run_pending() == 0  # set aside: not retried
+    assert set_aside(core.engine) == SetAside(1, bad.id, bad.classify_error)
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    shown = CliRunner().invoke(
+        app, ["status"], env={"UPSIDE_DATABASE_URL": core.settings.database_url, "COLUMNS": "200"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert f"1 item(s) set aside: classification failed 3 times; the latest, item {bad.id}: " in (
+        shown.output
+    )
+    assert "ValueError: the tokenizer choked" in shown.output
+
+
+async def test_a_database_away_is_one_line_when_it_goes_and_one_when_it_is_back(
+    sqlite_core, caplog
+):
+    _ingest(sqlite_core)
+    worker = sqlite_core.worker
+    working = worker.engine
+    worker.engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone")  # refused
+    caplog.set_level(logging.INFO, logger="bot.intake.worker")
+    task = asyncio.create_task(worker.run_forever(interval=0.01))
+    await asyncio.sleep(0.5)  # many polls' worth of an absent database
+    worker.engine = working
+    worker.notify()
+    assert await eventually(lambda: worker.pending() == 0)
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["ERROR", "WARNING"], lines
+    assert lines[0][1].startswith("database unavailable, classification paused: OperationalError")
+    assert lines[1][1] == "database is back: classifying again"
+    assert not any(r.exc_info for r in caplog.records)  # no tracebacks

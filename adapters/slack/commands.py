@@ -21,6 +21,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             text=command_text(body.get("text", "")),  # "R&amp;D" was typed as "R&D"
             channel_id=body.get("channel_id", ""),
             invocation_id=body.get("trigger_id") or f"{body['user_id']}:{body.get('text', '')}",
+            private=True,  # answered ephemerally
         )
         reply = await ctx.commands.run(invocation)
         await respond(text=mrkdwn(reply), response_type="ephemeral")

@@ -1,11 +1,12 @@
-"""An executive's complaint as a Slack message with Claim, Release and Resolve buttons.
+"""An executive's complaint as a Slack message with Claim, Release, Resolve and Reveal buttons.
 
 Listeners call Slack with the `client` Bolt hands them, which carries the token of the
 workspace the click came from (OAuth installs included).
 
 The monthly assignment, the 7-day reminder and every button press show the same
 message, re-drawn for the complaint's state. Resolve opens a form for the note; the
-note then goes into the source thread, as `/upside resolve` does.
+note then goes into the source thread, as `/upside resolve` does. Reveal answers the
+executive alone (ephemerally) with the customer's words as received, as `/upside reveal`.
 """
 
 from __future__ import annotations
@@ -20,21 +21,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import NAME_CHARS, TEXT_CHARS, escape_clipped, section
 from adapters.slack.context import SlackContext, person
 from adapters.slack.markup import link, mrkdwn
-from bot.commands import refusal, resolved_reply
+from bot.commands import refusal, resolved_reply, revealed_message
 from bot.executives import complaints
 from bot.executives.complaints import ProgrammeError
 from bot.executives.views import ComplaintView
 
 log = logging.getLogger(__name__)
 CLAIM, RELEASE, RESOLVE = "complaint_claim", "complaint_release", "complaint_resolve"
+REVEAL = "complaint_reveal"
 RESOLVE_FORM = "complaint_resolve_form"
 _BUTTONS = {  # what can be done in each state
     "assigned": (CLAIM, RELEASE, RESOLVE),
-    "claimed": (RELEASE, RESOLVE),
+    "claimed": (RELEASE, RESOLVE, REVEAL),
     "open": (CLAIM,),
     "resolved": (),
 }
-_LABELS = {CLAIM: "Claim", RELEASE: "Release", RESOLVE: "Resolve"}
+_LABELS = {CLAIM: "Claim", RELEASE: "Release", RESOLVE: "Resolve", REVEAL: "Reveal"}
 _STATES = {
     "assigned": "Assigned to you: *Claim* it to say you are on it.",
     "claimed": "Yours: you claimed it.",
@@ -68,7 +70,7 @@ def complaint_blocks(complaint: ComplaintView, intro: str) -> list[dict]:
             "text": {"type": "plain_text", "text": _LABELS[action]},
             "action_id": action,
             "value": str(complaint.id),
-            **({"style": "primary"} if action != RELEASE else {}),
+            **({"style": "primary"} if action in (CLAIM, RESOLVE) else {}),
         }
         for action in _BUTTONS[complaint.status]
     ]
@@ -112,6 +114,16 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return
         complaint = await to_thread(complaints.complaint, ctx.core, feedback_id)
         await redraw(respond, complaint, "You handed it back to the queue.")
+
+    async def reveal(body: dict, action: dict, respond: AsyncRespond) -> None:
+        feedback_id = int(action["value"])
+        try:
+            text = await to_thread(complaints.reveal, ctx.core, person(body), feedback_id)
+        except (PermissionError, ProgrammeError) as exc:
+            await refuse(respond, exc)
+            return
+        shown = mrkdwn(revealed_message(feedback_id, text))
+        await respond(text=shown, replace_original=False, response_type="ephemeral")
 
     async def open_form(body: dict, action: dict, client: AsyncWebClient) -> None:
         where = {"id": int(action["value"])}
@@ -158,6 +170,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     app.action(CLAIM)(ack=acknowledge, lazy=[claim])
     app.action(RELEASE)(ack=acknowledge, lazy=[release])
     app.action(RESOLVE)(ack=acknowledge, lazy=[open_form])
+    app.action(REVEAL)(ack=acknowledge, lazy=[reveal])
     app.view(RESOLVE_FORM)(ack=check, lazy=[resolve])
 
 

@@ -103,7 +103,8 @@ class UpsideBot(TeamsActivityHandler):
         activity = turn_context.activity
         text = await self._command_text(turn_context)
         channel = read.channel_of(activity) if _in_channel(activity) else activity.conversation.id
-        invocation = Invocation(self.actor(activity), text, channel, activity.id or "")
+        private = activity.conversation.conversation_type == "personal"
+        invocation = Invocation(self.actor(activity), text, channel, activity.id or "", private)
         reply = await self.commands.run(invocation)
         if text.split()[:1] == ["topics"] and len(text.split()) == 1 and invocation.actor.is_admin:
             card = await to_thread(self._topics_card)  # admins edit topics in a card
@@ -227,6 +228,8 @@ class UpsideBot(TeamsActivityHandler):
         try:
             if verb in (cards.CLAIM, cards.RELEASE, cards.RESOLVE):
                 return await self._complaint_action(actor, verb, data)
+            if verb == cards.REVEAL:
+                return await self._reveal(activity, actor, int(data["feedback_id"]))
             if verb == cards.CORRECT_TOPIC:
                 return await self._correct(actor, data)
             if verb in (cards.SAVE_TOPIC, cards.ADD_EXAMPLES):
@@ -249,6 +252,19 @@ class UpsideBot(TeamsActivityHandler):
         except (PermissionError, ProgrammeError) as exc:
             current = await to_thread(self._as_seen_by, actor, feedback_id)
             return cards.complaint_card(current, refusal(exc).plain())
+
+    async def _reveal(self, activity: Activity, actor: Actor, feedback_id: int) -> dict:
+        """The card with the complaint as received: only in its holder's 1:1 with Upside."""
+        try:
+            if activity.conversation.conversation_type != "personal":  # others see the card
+                raise PermissionError("the customer's own words are shown in your chat with Upside")
+            original = await to_thread(complaints.reveal, self.core, actor.person, feedback_id)
+        except (PermissionError, ProgrammeError) as exc:
+            current = await to_thread(self._as_seen_by, actor, feedback_id)
+            return cards.complaint_card(current, refusal(exc).plain())
+        view = await to_thread(self._as_seen_by, actor, feedback_id)
+        intro = "For you alone: Upside records that you looked."
+        return cards.complaint_card(view, intro, original)
 
     async def _resolve(self, actor: Actor, feedback_id: int, note: str) -> dict:
         view = await to_thread(complaints.resolve, self.core, actor.person, feedback_id, note)

@@ -8,6 +8,7 @@ the inputs); each falls back on older clients to an `Action.Submit` whose data a
 Verbs and input ids are the contract with the handlers:
 
     complaint.claim / complaint.release   data {"feedback_id": id}
+    complaint.reveal                      data {"feedback_id": id}
     complaint.resolve                     data {"feedback_id": id}, input "note"
     topic.correct                         data {"feedback_id": id}, input "topic_<id>"
     topic.save                            inputs "name", "department", "description"
@@ -31,6 +32,7 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_BYTES = 28 * 1024  # Teams' safe card size
 
 CLAIM, RELEASE, RESOLVE = "complaint.claim", "complaint.release", "complaint.resolve"
+REVEAL = "complaint.reveal"
 CORRECT_TOPIC, SAVE_TOPIC, ADD_EXAMPLES = "topic.correct", "topic.save", "topic.examples"
 NOTE = "note"
 
@@ -94,9 +96,14 @@ def digest_card(digest: Digest, topics: list[str], chart_url: str | None) -> dic
     return card
 
 
-def complaint_card(complaint: ComplaintView, intro: str) -> dict:
-    """An executive's complaint: the words, score, topic, source, status and what can be done."""
+def complaint_card(complaint: ComplaintView, intro: str, original: str | None = None) -> dict:
+    """An executive's complaint: the words, score, topic, source, status and what can be done.
+
+    `original` is the complaint as received, contact details and all, which its holder
+    asked to see (Reveal): shown instead of the redacted words, in a card for them alone.
+    """
     data = {"feedback_id": complaint.id}
+    words = complaint.text if original is None else original
     facts = {
         "Complaint": f"#{complaint.id}",
         "Sentiment": f"{complaint.score:+.2f}",
@@ -105,7 +112,7 @@ def complaint_card(complaint: ComplaintView, intro: str) -> dict:
     }
     body = [
         _text(escape(intro, INTRO_BYTES)),
-        _container([_text(f"“{escape(complaint.text, COMPLAINT_BYTES)}”")], style="emphasis"),
+        _container([_text(f"“{escape(words, COMPLAINT_BYTES)}”")], style="emphasis"),
         _facts(facts),
         _text(_STATES[complaint.status], isSubtle=True),
     ]
@@ -125,10 +132,14 @@ def complaint_card(complaint: ComplaintView, intro: str) -> dict:
         }
         resolve = _execute("Resolve", RESOLVE, data, style="positive")
         actions += [_show("Resolve", [note], [resolve]), _execute("Release", RELEASE, data)]
+        actions += [_execute("Reveal", REVEAL, data)] if original is None else []
     if is_web_url(complaint.link) and len(complaint.link) <= LINK_BYTES:
         source = {"type": "Action.OpenUrl", "title": "Open the source", "url": complaint.link}
         actions.append(source)
-    fallback = f"{intro} Complaint #{complaint.id}: “{complaint.text}”"
+    if original is not None:
+        shown = "As the customer sent it, contact details and all."
+        body.insert(1, _text(shown, isSubtle=True, spacing="none"))
+    fallback = f"{intro} Complaint #{complaint.id}: “{words}”"
     return _card(body, actions, escape(fallback, FALLBACK_BYTES))
 
 

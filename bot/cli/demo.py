@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import tempfile
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -29,6 +31,7 @@ from bot.ports import Address
 
 SAMPLE_FILE = files("bot") / "data" / "sample_feedback.jsonl"
 DIGEST_DAYS = 7
+DEMO_APPLICATION_ID = 0x55505344  # "UPSD" in SQLite's header: this file is a demo's
 
 
 def rebased_sample(directory: Path, now: datetime) -> Path:
@@ -52,14 +55,37 @@ def rebased_sample(directory: Path, now: datetime) -> Path:
     return path
 
 
+class NotADemo(Exception):
+    """The database file exists and `upside demo` did not make it."""
+
+
+def made_by_demo(database: Path) -> bool:
+    """Whether `database` is a SQLite file that carries the demo's application id."""
+    try:
+        with closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            return db.execute("PRAGMA application_id").fetchone()[0] == DEMO_APPLICATION_ID
+    except sqlite3.DatabaseError:  # not SQLite at all
+        return False
+
+
 def run_demo(settings: Settings, database: Path, console: Console) -> None:
-    """Fresh database, starter topics, sample import, classification, digests, summary."""
+    """Fresh database, starter topics, sample import, classification, digests, summary.
+
+    A file at `database` is replaced only if an earlier demo made it (NotADemo otherwise).
+    """
+    if database.exists() and not made_by_demo(database):
+        raise NotADemo(
+            f"{database} exists and was not made by `upside demo`; it is left as it is: "
+            "choose another --database"
+        )
     database.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     console.rule("[bold]Upside demo")
     core = Upside(settings)
     core.migrate()
+    with core.engine.begin() as connection:  # marks the file as the demo's to replace next time
+        connection.exec_driver_sql(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
     with core.session() as session:
         departments, topics = apply_topics_file(session, read_topics_file())
     console.print(

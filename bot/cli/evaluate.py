@@ -16,7 +16,6 @@ from bot.config import Settings
 from bot.intake.topics import ConfigFileError, read_topics_file
 from classifiers import Classifier
 from classifiers.evaluate import Report, evaluate_sentiment, evaluate_topics
-from classifiers.sentiment import read_labelled
 
 eval_app = typer.Typer(help="Measure the model on labelled CSV files.", no_args_is_help=True)
 console = Console()
@@ -27,11 +26,24 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object inst
 
 
 def _rows(path: Path, column: str) -> list[tuple[str, str]]:
+    """(text, label) pairs, read by the import's rules; bad lines are listed and skipped."""
+    from adapters.importer import COMMON_NAMES, ImportFormatError, read_records
+
+    names = {"text": COMMON_NAMES["text"], column: (column,)}
+    rows = []
     try:
-        return read_labelled(path, column)
-    except KeyError:
-        console.print(f"[bold red]error:[/] {path.name} needs the columns text,{column}")
+        for line, record in read_records(path, names, {}, required=("text", column)):
+            if isinstance(record, str):
+                console.print(f"[yellow]line {line} skipped:[/] {escape(record)}")
+            else:
+                rows.append((str(record["text"]), str(record[column]).strip()))
+    except ImportFormatError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))} (needs the columns text,{column})")
         raise typer.Exit(2) from None
+    if not rows:
+        console.print(f"[bold red]error:[/] {escape(path.name)} has no labelled rows")
+        raise typer.Exit(2)
+    return rows
 
 
 def _load(settings: Settings, threshold: float | None) -> Classifier:
@@ -51,7 +63,7 @@ def sentiment(ctx: typer.Context, file: CsvFile, as_json: AsJson = False) -> Non
     try:
         report = evaluate_sentiment(_load(ctx.obj, None), rows)
     except ValueError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     _show(report, as_json)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from rich.markup import escape
@@ -11,13 +12,19 @@ from bot.cli.output import console
 from bot.core import Upside
 
 
-def import_feedback(core: Upside, file: Path, source: str | None = None) -> dict:
-    """Read `file` in chunks with a progress bar; returns counts and the rejected rows."""
+def import_feedback(
+    core: Upside, file: Path, source: str | None = None, columns: Mapping[str, str] | None = None
+) -> dict:
+    """Read `file` in chunks with a progress bar; returns counts and the rejected rows.
+
+    `columns` names a field's column where the usual names do not fit (see
+    `adapters.importer.read_rows`).
+    """
     from adapters.importer import read_rows
 
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     rejected: list[tuple[int, str]] = []
-    total = sum(1 for _ in file.open(encoding="utf-8", errors="replace"))
+    total = file.read_bytes().count(b"\n")  # roughly the rows, for the progress bar
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {file.name}", total=total)
         chunk: list = []
@@ -31,7 +38,7 @@ def import_feedback(core: Upside, file: Path, source: str | None = None) -> dict
             progress.advance(task, len(chunk))
             chunk.clear()
 
-        for row in read_rows(file, source):
+        for row in read_rows(file, source, columns):
             if row.item is None:
                 counts["rejected"] += 1
                 rejected.append((row.line, row.error))
@@ -41,6 +48,7 @@ def import_feedback(core: Upside, file: Path, source: str | None = None) -> dict
             if len(chunk) >= 200:
                 flush()
         flush()
+    rejected.sort()  # undecodable lines are reported as the reader passes them
     return {"file": file.name, **counts, "errors": rejected}
 
 

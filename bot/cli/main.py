@@ -19,6 +19,7 @@ from bot.cli.output import console, fail, refused
 from bot.cli.wiring import mount_adapters, outbound_for
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import UnknownDepartment, Upside
+from bot.intake.ingest import text_problem
 from bot.intake.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
 from bot.ports import PLATFORMS, Address
 
@@ -49,17 +50,17 @@ def main(ctx: typer.Context) -> None:
     ctx.obj = settings
 
 
-def _core(ctx: typer.Context, migrate: bool = True) -> Upside:
-    core = Upside(ctx.obj)
-    if migrate:
-        core.migrate()
-    return core
+def _core(ctx: typer.Context, create: bool = False) -> Upside:
+    """The core on a reachable database, migrated; one never initialised only with `create`."""
+    from bot.cli.startup import open_core
+
+    return open_core(ctx.obj, create)
 
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending migrations to the configured database."""
-    _core(ctx)
+    _core(ctx, create=True)
     console.print("[green]database is up to date[/]")
 
 
@@ -74,25 +75,50 @@ def init(
     """Create the database and load departments and topics (the starter set by default)."""
     with refused(ConfigFileError):
         topics_file = read_topics_file(config)
-    core = _core(ctx)
+    core = _core(ctx, create=True)
     with core.session() as session:
         departments, topics = apply_topics_file(session, topics_file)
     console.print(f"[green]ready:[/] {departments} departments and {topics} topics loaded")
 
 
+ColumnOption = Annotated[
+    str | None, typer.Option(help="The column (or JSON key) to read, in any case.")
+]
+
+
 @app.command("import")
 def import_file(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .jsonl")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv, .tsv or .jsonl")],
     source: Annotated[str | None, typer.Option(help="Source for rows that name none.")] = None,
     classify: Annotated[bool, typer.Option(help="Classify the new items afterwards.")] = True,
+    text_column: ColumnOption = None,
+    id_column: ColumnOption = None,
+    author_column: ColumnOption = None,
+    date_column: ColumnOption = None,
+    link_column: ColumnOption = None,
 ) -> None:
-    """Import feedback from CSV (header with a `text` column) or JSONL; reports every bad row."""
+    """Import feedback from CSV, TSV or JSONL in any encoding; reports every bad row.
+
+    Columns are found by their usual names in any case (text, comment, body, message,
+    feedback, review or content for the words); name one with --text-column and the like.
+    """
     from adapters.importer import ImportFormatError
 
+    named = {
+        "text": text_column,
+        "external_id": id_column,
+        "author": author_column,
+        "created_at": date_column,
+        "link": link_column,
+    }
+    if classify:
+        from bot.cli.startup import check_model_settings
+
+        check_model_settings(ctx.obj)
     core = _core(ctx)
     with refused(ImportFormatError):
-        summary = import_feedback(core, file, source)
+        summary = import_feedback(core, file, source, {k: v for k, v in named.items() if v})
     print_import_summary(summary)
     if classify:
         classify_pending(core)
@@ -104,6 +130,12 @@ def classify(
     texts: Annotated[list[str], typer.Argument(help="Texts to classify.")],
 ) -> None:
     """Classify texts against the configured topics; nothing is stored."""
+    from bot.cli.startup import check_model_settings
+
+    for number, text in enumerate(texts, start=1):
+        if text_problem(text):  # the shell passed bytes that are not UTF-8
+            raise fail(f"text {number} is not valid UTF-8; pass text in UTF-8")
+    check_model_settings(ctx.obj)
     core = _core(ctx)
     with console.status("loading the model"):
         worker = core.worker
@@ -123,6 +155,9 @@ def classify(
 @app.command()
 def reclassify(ctx: typer.Context) -> None:
     """Label the stored catalogue again after topics change; hand-labelled items stay."""
+    from bot.cli.startup import check_model_settings
+
+    check_model_settings(ctx.obj)
     core = _core(ctx)
     with console.status("loading the model"):
         worker = core.worker
@@ -205,32 +240,53 @@ Month = Annotated[str, typer.Option(help="The month, YYYY-MM.", metavar="YYYY-MM
 
 
 @app.command()
-def assign(ctx: typer.Context, month: Month) -> None:
+def assign(
+    ctx: typer.Context,
+    month: Month,
+    force: Annotated[
+        bool, typer.Option(help="Assign a month more than one month from this one.")
+    ] = False,
+) -> None:
     """Hand every active executive their quota of complaints for MONTH (once per month).
 
     With Slack configured each executive gets a direct message; otherwise they are shown here.
+    A month with no eligible executive or no waiting complaint stays open.
     """
     import asyncio
 
     from bot.executives.programme import assign_month
 
     month = _month(month)
-    core = _core(ctx)
     today = datetime.now(UTC).date()
+    year, number = map(int, month.split("-"))
+    if abs((year - today.year) * 12 + number - today.month) > 1 and not force:
+        raise fail(f"--month: {month} is more than a month from now; add --force to assign it")
+    core = _core(ctx)
     done = asyncio.run(assign_month(core, outbound_for(core), month, today))
     console.print(
         f"assigned {done} complaints for {month}"
         if done
-        else f"nothing assigned: {month} was assigned already, or nothing is waiting"
+        else f"nothing assigned: {month} was assigned already, or no executive is eligible "
+        "or no complaint is waiting (the month stays open)"
     )
 
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """What needs an admin: places Upside cannot post to, why, and which digests wait."""
+    """What needs an admin: places Upside cannot post to, why, which digests wait, and
+    feedback set aside because its classification keeps failing."""
     from bot.digests.holds import needs_attention
+    from bot.intake.worker import MAX_ATTEMPTS, set_aside
 
-    concerns = needs_attention(_core(ctx))
+    core = _core(ctx)
+    aside = set_aside(core.engine)
+    if aside.count:
+        console.print(
+            f"[yellow]{aside.count} item(s) set aside:[/] classification failed "
+            f"{MAX_ATTEMPTS} times; the latest, item {aside.latest_id}: "
+            f"{escape(aside.latest_error or '')}"
+        )
+    concerns = needs_attention(core)
     if not concerns:
         console.print("[green]every delivery is running[/]")
         return
@@ -383,22 +439,55 @@ def demo(
     ),
 ) -> None:
     """Run Upside end to end offline on the bundled sample feedback."""
-    from bot.cli.demo import run_demo
+    from bot.cli.demo import NotADemo, run_demo
 
     settings: Settings = ctx.obj
-    run_demo(
-        settings.model_copy(update={"database_url": f"sqlite:///{database}"}), database, console
-    )
+    with refused(NotADemo):
+        run_demo(
+            settings.model_copy(update={"database_url": f"sqlite:///{database}"}),
+            database,
+            console,
+        )
 
 
 @app.command()
-def serve(ctx: typer.Context) -> None:
-    """Run the web server: webhook, Slack, health, and the classification worker."""
+def serve(
+    ctx: typer.Context,
+    web_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--web-only/--with-worker",
+            help="Only answer requests; `upside worker` classifies and schedules "
+            "[default: UPSIDE_WEB_ONLY, else with the worker].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the web server: webhook, Slack, Teams, health, and (unless --web-only) the
+    classification worker and the scheduler."""
     from aiohttp import web
 
+    from bot.cli.startup import check_bindable, check_model_settings
     from bot.server import create_app
 
-    core = _core(ctx)
-    application = create_app(core)
-    mount_adapters(application, core)
+    check_bindable(ctx.obj.host, ctx.obj.port)
+    check_model_settings(ctx.obj)
+    core = _core(ctx, create=True)
+    alone = core.settings.web_only if web_only is None else web_only
+    application = create_app(core, classify=not alone)
+    mount_adapters(application, core, schedule=not alone)
     web.run_app(application, host=core.settings.host, port=core.settings.port)
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Classify stored feedback and run the scheduler, beside `upside serve --web-only`.
+
+    Run as many as you like, on any machines sharing the PostgreSQL database: they share
+    the backlog, and one at a time schedules. SIGTERM finishes the batch in hand and exits.
+    """
+    import asyncio
+
+    from bot.cli.wiring import run_worker
+
+    asyncio.run(run_worker(_core(ctx)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +20,16 @@ from aiohttp import web
 from bot.cli.output import console
 from bot.core import Upside
 from bot.digests.attention import Watchful
+from bot.intake.worker import STOP_GRACE
 from bot.ports import Outbound, Switchboard
 from bot.scheduler import DigestScheduler
 
+log = logging.getLogger(__name__)
 
-def outbound_for(core: Upside) -> Outbound:
-    """Where messages go from the command line: the configured platforms, else this terminal."""
+
+def worker_outbound(core: Upside) -> Outbound | None:
+    """The configured chat platforms behind one outbound, with nothing mounted: what a
+    worker process posts digests and alerts through; None when no platform is configured."""
     switchboard = Switchboard({})
     outbound = Watchful(core, switchboard)
     if core.settings.slack_enabled:
@@ -34,7 +40,13 @@ def outbound_for(core: Upside) -> Outbound:
         from adapters.teams.app import TeamsAdapter
 
         switchboard.add("teams", TeamsAdapter(core, outbound).outbound)
-    if switchboard.platforms:
+    return outbound if switchboard.platforms else None
+
+
+def outbound_for(core: Upside) -> Outbound:
+    """Where messages go from the command line: the configured platforms, else this terminal."""
+    outbound = worker_outbound(core)
+    if outbound is not None:
         return outbound
     from adapters.console import ConsoleOutbound
 
@@ -51,9 +63,13 @@ class Served:
 
 
 def mount_adapters(
-    application: web.Application, core: Upside, teams_credentials: Any = None
+    application: web.Application,
+    core: Upside,
+    teams_credentials: Any = None,
+    schedule: bool = True,
 ) -> Served:
-    """Attach every configured channel adapter to the web app, and the scheduler behind them.
+    """Attach every configured channel adapter to the web app, and (unless `schedule` is
+    False: workers schedule instead) the scheduler behind them.
 
     `teams_credentials` replaces how Teams' outbound tokens are made (tests use a local one).
     """
@@ -87,7 +103,7 @@ def mount_adapters(
         console.print(
             "[yellow]Teams is off: set UPSIDE_TEAMS_APP_ID, _APP_PASSWORD and _TENANT_ID[/]"
         )
-    if switchboard.platforms:
+    if switchboard.platforms and schedule:
         application.cleanup_ctx.append(scheduling(core, served.outbound))
     return served
 
@@ -105,3 +121,26 @@ def scheduling(
             await task
 
     return context
+
+
+async def run_worker(core: Upside) -> None:
+    """`upside worker`: classify and schedule until SIGTERM or SIGINT, then finish the batch
+    in hand and return (within `STOP_GRACE` seconds)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    outbound = worker_outbound(core)
+    worker = await asyncio.to_thread(lambda: core.worker)  # loads the model
+    classifying = asyncio.create_task(worker.run_forever(core.settings.worker_interval))
+    scheduler = DigestScheduler(core, outbound) if outbound is not None else None
+    scheduling_task = asyncio.create_task(scheduler.run()) if scheduler else None
+    log.info("worker %s is classifying%s", worker.name, " and may schedule" if scheduler else "")
+    await stopping.wait()
+    log.info("stopping: finishing the batch in hand")
+    worker.stop()
+    if scheduling_task is not None:
+        scheduling_task.cancel()
+    await asyncio.wait(
+        [t for t in (classifying, scheduling_task) if t is not None], timeout=STOP_GRACE
+    )

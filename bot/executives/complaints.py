@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot.core import RoleRequired, Upside
 from bot.executives.views import ComplaintView
 from bot.messages import Message, para
-from bot.models import ComplaintAssignment, Executive, FeedbackItem, Topic, utcnow
+from bot.models import ComplaintAssignment, Executive, FeedbackItem, Reveal, Topic, utcnow
 from bot.ports import Address, Outbound
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,35 @@ def holding(core: Upside, person: Address, feedback_id: int) -> None:
     """Raise unless the complaint is open in this executive's name (a form checks first)."""
     with core.session() as session:
         _own(session, person, feedback_id)
+
+
+def reveal(core: Upside, person: Address, feedback_id: int) -> str:
+    """The words of a complaint as received, contact details and all, for the one holding it.
+
+    Only the executive it is open in the name of (assigned or claimed) sees them; every
+    look is recorded with who and when. Anyone else, and the holder once it is resolved or
+    released, is refused with a PermissionError that says so; nothing is recorded then.
+    """
+    with core.session() as session:
+        try:
+            held = _own(session, person, feedback_id)
+        except ProgrammeError:
+            raise PermissionError(
+                f"only the executive holding complaint #{feedback_id} sees the customer's "
+                "own words and contact details"
+            ) from None
+        item = session.get(FeedbackItem, feedback_id)
+        assert item is not None
+        if item.deleted_at is not None:
+            raise ProgrammeError(f"Complaint #{feedback_id} was deleted where it was posted.")
+        session.add(
+            Reveal(
+                feedback_id=feedback_id,
+                executive_id=held.executive_id,
+                platform=person.platform,
+            )
+        )
+        return item.text
 
 
 def _own(session: Session, person: Address, feedback_id: int) -> ComplaintAssignment:

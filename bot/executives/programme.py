@@ -65,6 +65,8 @@ async def assign_month(core: Upside, outbound: Outbound, month: str, today: date
         candidates,
         past,
     )
+    if not picks:  # no eligible executive or nothing waiting: the month stays open for later
+        return 0
     stored = _store(core, month, picks)
     if stored is None:
         return 0

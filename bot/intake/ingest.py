@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from bot.db import insert_new, session_scope
-from bot.intake.redact import redact
+from bot.intake.redact import redact, web_link
 from bot.models import FeedbackItem
 from bot.ports import InboundFeedback
 
@@ -37,19 +39,75 @@ class IngestReport:
         return sum(result.outcome == outcome for result in self.results)
 
 
-def validate(item: InboundFeedback, max_length: int) -> str | None:
-    """Why `item` cannot be stored, or None when it can."""
-    if not item.source.strip():
-        return "missing source"
-    if not item.external_id.strip():
-        return "missing external id"
-    if not item.text.strip():
-        return "empty text"
-    if len(item.text) > max_length:
-        return f"text is {len(item.text)} characters; the limit is {max_length}"
-    if len(item.source) > 100 or len(item.external_id) > 200:
-        return "source or external id too long (100 and 200 characters at most)"
+# Storable dates: PostgreSQL and Python both hold these, with room for arithmetic on them.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored: PostgreSQL refuses NUL, UTF-8 cannot carry lone surrogates."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not valid Unicode)"
     return None
+
+
+def date_problem(value: datetime) -> str | None:
+    """Why a time cannot be stored: naive, or outside what every engine and Python can hold."""
+    if value.tzinfo is None:
+        return "has no time zone"
+    try:
+        if EARLIEST <= value.astimezone(UTC) < LATEST:
+            return None
+    except OverflowError:
+        pass
+    return f"must lie between {EARLIEST.year} and {LATEST.year} in UTC"
+
+
+def link_problem(value: str) -> str | None:
+    """Why a link back to the source is refused: anything but an absolute http(s) URL."""
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return "must be an http:// or https:// URL"
+    return None
+
+
+def problems(item: InboundFeedback, max_length: int) -> list[str]:
+    """Every reason `item` cannot be stored, each naming its field where it has one."""
+    found = []
+    fields = {"source": item.source, "external_id": item.external_id, "text": item.text}
+    fields |= {"channel": item.channel, "author": item.author, "link": item.link}
+    for name, value in fields.items():
+        if reason := text_problem(value):
+            found.append(f"{name}: {reason}")
+    if reason := date_problem(item.created_at):
+        found.append(f"created_at: {reason}")
+    if reason := link_problem(item.link):
+        found.append(f"link: {reason}")
+    if not item.source.strip():
+        found.append("missing source")
+    if not item.external_id.strip():
+        found.append("missing external id")
+    if not item.text.strip():
+        found.append("empty text")
+    if len(item.text) > max_length:
+        found.append(f"text is {len(item.text)} characters; the limit is {max_length}")
+    if len(item.source) > 100 or len(item.external_id) > 200:
+        found.append("source or external id too long (100 and 200 characters at most)")
+    return found
+
+
+def validate(item: InboundFeedback, max_length: int) -> str | None:
+    """Why `item` cannot be stored (all reasons, joined), or None when it can."""
+    return "; ".join(problems(item, max_length)) or None
 
 
 class Ingestor:
@@ -80,7 +138,7 @@ class Ingestor:
             "author": item.author[:200],
             "text": item.text,
             "display_text": redact(item.text.strip(), self.regions),
-            "link": item.link[:1000],
+            "link": web_link(item.link),  # what employees may follow
             "created_at": item.created_at,
         }
         new_id = insert_new(session, FeedbackItem, ["source", "external_id"], **row)

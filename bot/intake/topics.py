@@ -6,11 +6,19 @@ import tomllib
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Session, select
 
 from bot.models import Department, FeedbackItem, Topic, TopicCorrection, TopicExample, utcnow
@@ -35,10 +43,21 @@ def work_week(days: str) -> str:
     return ",".join(parts)
 
 
+def _trimmed(value: str) -> str:
+    if value != value.strip():
+        raise ValueError(f"{value!r} has spaces at the start or end")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_trimmed)]
+
+
 class DepartmentConfig(BaseModel):
     """A department as written in the TOML file."""
 
-    name: str = Field(min_length=1, max_length=100)
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
     channel: str = ""
     timezone: str = "UTC"
     digest_time: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -80,7 +99,9 @@ class DepartmentConfig(BaseModel):
 class TopicConfig(BaseModel):
     """A topic as written in the TOML file."""
 
-    name: str = Field(min_length=1, max_length=100)
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
     department: str
     description: str = Field("", max_length=500)
     examples: list[str] = Field(default_factory=list)
@@ -89,8 +110,22 @@ class TopicConfig(BaseModel):
 class TopicsFile(BaseModel):
     """The whole file: `[[departments]]` then `[[topics]]`, each topic naming its department."""
 
+    model_config = ConfigDict(extra="forbid")
+
     departments: list[DepartmentConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_once(self) -> TopicsFile:
+        repeats = [
+            f"[[{table}]] {i + 1}: name {entry.name!r} is used by [[{table}]] {first + 1} already"
+            for table, entries in (("departments", self.departments), ("topics", self.topics))
+            for i, entry in enumerate(entries)
+            if (first := [e.name.lower() for e in entries].index(entry.name.lower())) != i
+        ]
+        if repeats:
+            raise ValueError("\n".join(repeats))
+        return self
 
     @model_validator(mode="after")
     def _departments_exist(self) -> TopicsFile:
@@ -112,10 +147,32 @@ class ConfigFileError(ValueError):
 def read_topics_file(path: Path | None = None) -> TopicsFile:
     """Parse and check a topics file; the bundled starter set when `path` is None."""
     raw = Path(path).read_text(encoding="utf-8") if path else STARTER_FILE.read_text("utf-8")
+    name = path or "starter.toml"
     try:
         return TopicsFile.model_validate(tomllib.loads(raw))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise ConfigFileError(f"{path or 'starter.toml'}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"{name}: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigFileError("\n".join(f"{name}: {line}" for line in _problems(exc))) from None
+
+
+def _problems(error: ValidationError) -> list[str]:
+    """One line per problem, placed as `[[topics]] 2, chanel: unknown key`."""
+    lines = []
+    for problem in error.errors():
+        loc = problem["loc"]
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        if len(loc) >= 2 and isinstance(loc[1], int):
+            place = f"[[{loc[0]}]] {loc[1] + 1}"
+            key = ".".join(str(part) for part in loc[2:])
+            lines.append(f"{place}, {key}: {message}" if key else f"{place}: {message}")
+        elif loc:
+            lines.append(f"{'.'.join(map(str, loc))}: {message}")
+        else:
+            lines.extend(message.splitlines())
+    return lines
 
 
 def apply_topics_file(session: Session, config: TopicsFile) -> tuple[int, int]:
