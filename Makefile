@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean model bench-quality bench-speed bench-memory bench-digest
+.PHONY: demo test lint clean model bench-quality bench-speed bench-memory bench-digest bench-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,6 @@ bench-memory: $(STAMP)
 
 bench-digest: $(STAMP)
 	$(BIN)/python bench/digest.py
+
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
