@@ -193,7 +193,7 @@ def test_classify_prints_each_texts_sentiment(env) -> None:
     assert "positive" in praise
     # customers' words are printed as written, never read as rich markup
     assert lines_with(result.output, "The price was [sic] higher than the [b]shelf[/b] label")
-    assert "model all-MiniLM-L6-v2" in result.output
+    assert "model upside-sentiment-int8-" in result.output
 
 
 def test_digest_preview_shows_redacted_quotes(env, tmp_path) -> None:
