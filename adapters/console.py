@@ -64,6 +64,9 @@ def render_digest(digest: Digest) -> Panel:
         )
     if digest.open_complaints:
         parts.append(Text(f"{digest.open_complaints} complaints are with executives, open."))
+    if digest.other_languages:
+        parts.append(Text(f"{digest.other_languages} items in other languages", style="bold"))
+        parts.extend(Text.assemble("  “", q.text, "”") for q in digest.foreign)
     if not digest.volume:
         parts.append(Text("A quiet period: no customer feedback reached this department."))
     return Panel(Group(*parts), title=f"[bold]{digest.department}[/]", title_align="left")

@@ -118,6 +118,9 @@ class FeedbackItem(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     sentiment: str | None = Field(default=None, max_length=10)
     sentiment_score: float | None = None
+    sentiment_confidence: float | None = None  # calibrated; None: labelled before it existed
+    language: str = Field(default="und", max_length=16)  # ISO 639-1; "und": too short to tell
+    readable: bool = True  # the model reads the language; if not, the sentiment is no label
     topic_id: int | None = Field(default=None, foreign_key="topic.id", index=True)
     topic_confidence: float | None = None
     department_id: int | None = Field(default=None, foreign_key="department.id")

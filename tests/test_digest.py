@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
@@ -149,3 +150,52 @@ def test_you_said_we_did_and_open_complaints(core):
         ("Refunded and fixed the biller", "Dana Boss")
     ]
     assert "[email]" in digest.resolved[0].text and "@" not in digest.resolved[0].text
+
+
+def test_other_languages_are_counted_apart_and_only_sure_feelings_are_quoted(core):
+    from adapters.slack.blocks import digest_blocks
+    from adapters.teams.cards import digest_card
+
+    texts = {
+        "fr": "Le colis est arrivé avec trois semaines de retard, personne ne répond.",
+        "meh": "Delivery was fine. Nothing special either way.",
+        "joy": "Brilliant service, the courier was so kind and the parcel came early. Thank you!",
+    }
+    core.ingest([InboundFeedback("webhook", key, text) for key, text in texts.items()])
+    core.worker.run_pending()
+    with core.session() as session:
+        department = session.exec(select(Department).where(Department.name == "Logistics")).one()
+        items = {i.external_id: i for i in session.exec(select(FeedbackItem))}
+        for item in items.values():
+            item.department_id = department.id
+            session.add(item)
+    assert (items["fr"].language, items["fr"].readable) == ("fr", False)
+    assert items["joy"].readable and items["joy"].sentiment_confidence is not None
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    digest = core.digest(department, now - timedelta(days=1), now)
+    assert digest.other_languages == 1 and [q.text for q in digest.foreign] == [texts["fr"]]
+    assert digest.volume == 2  # the French item is not counted as any feeling
+    quoted = [q.text for q in digest.positive + digest.negative]
+    assert texts["fr"] not in quoted and texts["meh"] not in quoted
+    assert texts["joy"] in quoted
+    slack = json.dumps(digest_blocks(digest, ["Delivery"]), ensure_ascii=False)
+    teams = json.dumps(digest_card(digest, ["Delivery"], None), ensure_ascii=False)
+    for rendered in (slack, teams):
+        assert "1 items in other languages" in rendered and "trois semaines" in rendered
+
+
+def test_only_sure_complaints_go_to_executives(core):
+    from bot.executives import complaints
+
+    core.ingest(
+        [InboundFeedback("webhook", "angry", "You lost my parcel and refused a refund. Awful!")]
+    )
+    core.worker.run_pending()
+    assert [c.text for c in complaints.queue(core)] == [
+        "You lost my parcel and refused a refund. Awful!"
+    ]
+    with core.session() as session:
+        item = session.exec(select(FeedbackItem)).one()
+        item.sentiment_confidence = 0.5  # the model was not sure
+        session.add(item)
+    assert complaints.queue(core) == []

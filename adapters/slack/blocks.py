@@ -49,6 +49,7 @@ def digest_blocks(digest: Digest, topics: list[str]) -> list[dict]:
     ]
     top = [section(_top_topics(digest))] if digest.topics else []
     top += [section(_you_said_we_did(digest))] if digest.resolved or digest.open_complaints else []
+    top += [section(_other_languages(digest))] if digest.other_languages else []
     room = MAX_BLOCKS - len(head) - len(top)
     best_cheer = 1 + _BLOCKS_PER_QUOTE if digest.positive else 0  # a title and one quote
     jeers = _quote_group("Jeers", "the most negative", digest.negative, topics, room - best_cheer)
@@ -68,6 +69,13 @@ def _you_said_we_did(digest: Digest) -> str:
         lines.insert(0, "*You said, we did*")
     if digest.open_complaints:
         lines.append(f"{digest.open_complaints} complaints are with executives, still open.")
+    return _clip("\n".join(lines), TEXT_CHARS)
+
+
+def _other_languages(digest: Digest) -> str:
+    """Items the model cannot read: counted apart and quoted as written, never as a mood."""
+    lines = [f"*{digest.other_languages} items in other languages*"]
+    lines += [f"> {escape_clipped(quote.text, 300)}" for quote in digest.foreign]
     return _clip("\n".join(lines), TEXT_CHARS)
 
 

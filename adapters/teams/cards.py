@@ -88,6 +88,7 @@ def digest_card(digest: Digest, topics: list[str], chart_url: str | None) -> dic
     body += _quote_group("Jeers", "the most negative", digest.negative, JEERS, pickers, topics)
     body += _quote_group("Cheers", "the most positive", digest.positive, CHEERS, pickers, topics)
     body += _you_said_we_did(digest)
+    body += _other_languages(digest)
     if chart_url:
         alt = "Items per day by sentiment over the last 14 days"
         body.append({"type": "Image", "url": chart_url, "altText": alt, "size": "stretch"})
@@ -414,6 +415,15 @@ def _you_said_we_did(digest: Digest) -> list[dict]:
         open_ = f"{digest.open_complaints} complaints are with executives, still open."
         items.append(_text(open_, spacing="medium"))
     return items
+
+
+def _other_languages(digest: Digest) -> list[dict]:
+    """Items the model cannot read: counted apart and quoted as written, never as a mood."""
+    if not digest.other_languages:
+        return []
+    title = _text(f"**{digest.other_languages} items in other languages**", spacing="medium")
+    quotes = [_text(f"“{escape(q.text, RESOLUTION_BYTES)}”", isSubtle=True) for q in digest.foreign]
+    return [title, *quotes]
 
 
 def _digest_fallback(digest: Digest) -> str:

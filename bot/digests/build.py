@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.digests.digest import DayCount, Digest, Quote, Resolution, TopicCount
 from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
-from classifiers import SENTIMENTS
+from classifiers import SENTIMENTS, SURE_CONFIDENCE
 
 QUOTES = 3  # most negative and most positive verbatims shown
 CHART_DAYS = 14
@@ -33,6 +33,8 @@ def build_digest(
         daily=_daily(session, department.id, end),
         open_complaints=_open_complaints(session, department.id),
         resolved=_resolved(session, department.id, start, end),
+        other_languages=_other_languages(session, department.id, start, end),
+        foreign=_foreign(session, department.id, start, end),
     )
 
 
@@ -87,14 +89,39 @@ def _daily(session: Session, department_id: int | None, end: datetime) -> list[D
     return [DayCount(d, *(counts.get((d.isoformat(), s), 0) for s in SENTIMENTS)) for d in days]
 
 
-def _in_period(department_id: int | None, start: datetime, end: datetime) -> tuple:
+def _in_period(
+    department_id: int | None, start: datetime, end: datetime, readable: bool = True
+) -> tuple:
+    """Classified, live items of the period; by default those in a language the model reads."""
     return (
         FeedbackItem.department_id == department_id,
         FeedbackItem.created_at >= start,
         FeedbackItem.created_at < end,
         FeedbackItem.classified_at.is_not(None),
         FeedbackItem.deleted_at.is_(None),
+        FeedbackItem.readable == readable,
     )
+
+
+def _other_languages(
+    session: Session, department_id: int | None, start: datetime, end: datetime
+) -> int:
+    query = select(func.count()).where(*_in_period(department_id, start, end, readable=False))
+    return session.exec(query).one()
+
+
+def _foreign(
+    session: Session, department_id: int | None, start: datetime, end: datetime
+) -> list[Quote]:
+    """The latest items in other languages, shown as written: nobody should guess their mood."""
+    rows = session.exec(
+        select(FeedbackItem, Topic.name)
+        .join(Topic, Topic.id == FeedbackItem.topic_id, isouter=True)
+        .where(*_in_period(department_id, start, end, readable=False))
+        .order_by(FeedbackItem.created_at.desc(), FeedbackItem.id)
+        .limit(QUOTES)
+    ).all()
+    return [_quote(item, topic) for item, topic in rows]
 
 
 def _sentiment_counts(
@@ -129,19 +156,24 @@ def _quotes(
 ) -> list[Quote]:
     score = FeedbackItem.sentiment_score
     order = score.asc() if sentiment == "negative" else score.desc()
+    sure = FeedbackItem.sentiment_confidence.is_(None) | (  # None: labelled before confidence
+        FeedbackItem.sentiment_confidence >= SURE_CONFIDENCE
+    )
     rows = session.exec(
         select(FeedbackItem, Topic.name)
         .join(Topic, Topic.id == FeedbackItem.topic_id, isouter=True)
-        .where(*_in_period(department_id, start, end), FeedbackItem.sentiment == sentiment)
+        .where(*_in_period(department_id, start, end), FeedbackItem.sentiment == sentiment, sure)
         .order_by(order, FeedbackItem.id)
         .limit(QUOTES)
     ).all()
-    return [
-        Quote(
-            item.id, item.display_text, item.sentiment_score or 0.0, topic, item.source, item.link
-        )
-        for item, topic in rows
-    ]
+    return [_quote(item, topic) for item, topic in rows]
+
+
+def _quote(item: FeedbackItem, topic: str | None) -> Quote:
+    assert item.id is not None
+    return Quote(
+        item.id, item.display_text, item.sentiment_score or 0.0, topic, item.source, item.link
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +197,7 @@ def department_moods(session: Session, since: datetime) -> list[DepartmentMood]:
                 FeedbackItem.created_at >= since,
                 FeedbackItem.classified_at.is_not(None),
                 FeedbackItem.deleted_at.is_(None),
+                FeedbackItem.readable,
             )
             .group_by(Department.name, FeedbackItem.sentiment)
         )

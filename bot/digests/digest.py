@@ -65,6 +65,8 @@ class Digest:
     daily: list[DayCount] = field(default_factory=list)  # the last CHART_DAYS days, oldest first
     open_complaints: int = 0  # assigned to executives and not resolved yet
     resolved: list[Resolution] = field(default_factory=list)  # in this period
+    other_languages: int = 0  # items in languages the model does not read: never counted
+    foreign: list[Quote] = field(default_factory=list)  # some of them, untranslated
 
     @property
     def volume(self) -> int:

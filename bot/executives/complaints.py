@@ -20,6 +20,7 @@ from bot.executives.views import ComplaintView
 from bot.messages import Message, para
 from bot.models import ComplaintAssignment, Executive, FeedbackItem, Reveal, Topic, utcnow
 from bot.ports import Address, Outbound
+from classifiers import SURE_CONFIDENCE
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,18 @@ class ProgrammeError(LookupError):
 
 
 def _is_complaint(core: Upside, item: FeedbackItem) -> bool:
-    """Negative enough to count as a complaint (the rule `_complaints` puts in SQL)."""
+    """Surely and negative enough to count as a complaint (the rule `_complaints` puts in SQL).
+
+    A label from before confidences existed (None) counts as it did then.
+    """
     score = item.sentiment_score or 0.0
-    return item.sentiment == "negative" and score <= -core.settings.complaint_severity
+    sure = item.sentiment_confidence is None or item.sentiment_confidence >= SURE_CONFIDENCE
+    return (
+        item.sentiment == "negative"
+        and score <= -core.settings.complaint_severity
+        and item.readable
+        and sure
+    )
 
 
 def _complaints(core: Upside):
@@ -42,9 +52,14 @@ def _complaints(core: Upside):
         ComplaintAssignment.feedback_id == FeedbackItem.id,
         ComplaintAssignment.status.in_(LIVE),
     )
+    sure = FeedbackItem.sentiment_confidence.is_(None) | (
+        FeedbackItem.sentiment_confidence >= SURE_CONFIDENCE
+    )
     return (
         FeedbackItem.sentiment == "negative",
         FeedbackItem.sentiment_score <= -core.settings.complaint_severity,
+        FeedbackItem.readable,
+        sure,
         FeedbackItem.deleted_at.is_(None),
         ~live,
     )

@@ -206,6 +206,9 @@ class ClassifyWorker:
                 .values(
                     sentiment=label.sentiment,
                     sentiment_score=label.sentiment_score,
+                    sentiment_confidence=label.sentiment_confidence,
+                    language=label.language,
+                    readable=label.readable,
                     topic_id=topic_id,
                     topic_confidence=label.topic_confidence,
                     department_id=department_id,
