@@ -45,6 +45,25 @@ def fixture(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
+def topic_form_submission(user: str, examples: str = "") -> dict:
+    """The new-topic form submitted by `user`: "Parking" for Stores, with `examples`."""
+    submission = fixture("view_submission_topic")
+    submission["user"]["id"] = user
+    submission["view"]["private_metadata"] = ""
+    text = {"type": "plain_text_input"}
+    submission["view"]["state"] = {
+        "values": {
+            "name": {"value": text | {"value": "Parking"}},
+            "department": {
+                "value": {"type": "static_select", "selected_option": {"value": "Stores"}}
+            },
+            "description": {"value": text | {"value": "Car parks"}},
+            "examples": {"value": text | {"value": examples}},
+        }
+    }
+    return submission
+
+
 @dataclass
 class Harness:
     """The running server, its core and the fake Slack it talks to."""
@@ -408,19 +427,7 @@ async def test_topic_form_creates_a_topic(harness):
     form = harness.slack.calls_to("views.open")[-1].args["view"]
     form = json.loads(form) if isinstance(form, str) else form
     assert form["callback_id"] == "topic_form"
-    submission = fixture("view_submission_topic")
-    submission["user"]["id"] = ADMIN
-    submission["view"]["private_metadata"] = ""
-    submission["view"]["state"] = {
-        "values": {
-            "name": {"value": {"type": "plain_text_input", "value": "Parking"}},
-            "department": {
-                "value": {"type": "static_select", "selected_option": {"value": "Stores"}}
-            },
-            "description": {"value": {"type": "plain_text_input", "value": "Car parks"}},
-            "examples": {"value": {"type": "plain_text_input", "value": "no spaces\nfull again"}},
-        }
-    }
+    submission = topic_form_submission(ADMIN, examples="no spaces\nfull again")
     assert await harness.post(interaction_body(submission)) == 200
     assert await harness.wait(lambda: bool(harness.slack.calls_to("views.publish")))  # saved
     with harness.core.session() as session:

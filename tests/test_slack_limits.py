@@ -41,6 +41,7 @@ from tests.test_slack_app import (  # noqa: F401 (harness: a fixture)
     SECRET,
     fixture,
     harness,
+    topic_form_submission,
 )
 
 ACK_SECONDS = 0.3  # a behavioural bound, far inside Slack's 3 seconds; not a benchmark
@@ -308,19 +309,7 @@ async def test_every_request_is_acknowledged_before_slack_is_called(harness):  #
     harness.slack.slow = dict.fromkeys(SLOW_METHODS, SLOW_SECONDS)
     harness.slack.usergroups["S0ADMINS"] = [GROUP_ADMIN]
     item = harness.core.ingest([_feedback("The car park is always full")]).results[0].id
-    submission = fixture("view_submission_topic")
-    submission["user"]["id"] = GROUP_ADMIN  # the role check asks Slack for the admin group
-    submission["view"]["private_metadata"] = ""
-    submission["view"]["state"] = {
-        "values": {
-            "name": {"value": {"type": "plain_text_input", "value": "Parking"}},
-            "department": {
-                "value": {"type": "static_select", "selected_option": {"value": "Stores"}}
-            },
-            "description": {"value": {"type": "plain_text_input", "value": "Car parks"}},
-            "examples": {"value": {"type": "plain_text_input", "value": ""}},
-        }
-    }
+    submission = topic_form_submission(GROUP_ADMIN)  # the role check asks for the admin group
     wrong_topic = fixture("block_actions_wrong_topic")
     wrong_topic["actions"][0]["selected_option"]["value"] = f"{item}|Store experience"
     wrong_topic["response_url"] = harness.slack.response_url
