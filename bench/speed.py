@@ -8,7 +8,9 @@ default (all-MiniLM-L6-v2, dynamic int8, logistic head); "Upside" is the shipped
 Both classify in the worker's batches, best of 3 rounds, then one message at a time.
 With --baseline, also sentence-transformers fp32 on PyTorch (it builds bench/.venv
 with torch 2.13.0 on first use; the product's own environment never gets torch).
-Resident memory is measured by bench/memory.py.
+Last, how fast commands that never classify answer (`upside --help`, `upside status`),
+beside a bare `python -c pass`: they must stay under 1 s. Resident memory is measured by
+bench/memory.py.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ WORKER_BATCH = Settings.model_fields["batch_size"].default  # what `upside serve
 SINGLE_CALLS = 300
 TEXTS = 3000
 RATIO_TARGET = 0.85  # Upside's throughput against today's, on realistic texts
+START_TARGET_S = 1.0  # commands that never classify answer within this
 
 
 def baseline_env() -> Path:
@@ -117,6 +120,7 @@ def main() -> None:
     }
     _row("one message, median ms", latencies["today"][0], latencies["Upside"][0], None, None)
     _row("one message, p95 ms", latencies["today"][1], latencies["Upside"][1], None, None)
+    startup()
     if args.baseline:
         for name, texts in sets.items():
             base = torch_baseline(texts)
@@ -124,6 +128,36 @@ def main() -> None:
                 f"sentence-transformers fp32, torch {base['torch']}, {base['threads']} threads, "
                 f"{name}: {base['messages_per_second']:,.0f} msg/s (embedding only)"
             )
+
+
+def startup() -> None:
+    """Median wall time of commands that never classify, beside a bare interpreter's start."""
+    upside = [sys.executable, "-m", "bot.cli"]
+    with tempfile.TemporaryDirectory() as directory:
+        env = {"UPSIDE_DATABASE_URL": f"sqlite:///{directory}/start.db", "PATH": ""}
+        subprocess.run([*upside, "init"], env=env, check=True, capture_output=True)
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "upside --help": [*upside, "--help"],
+            "upside status": [*upside, "status"],
+        }
+        times = {name: _median_run(command, env) for name, command in commands.items()}
+    bare = times.pop("python -c pass")
+    print(f"\ncommand start-up, median of 5 ({bare:.2f} s for a bare `python -c pass`)")
+    for name, seconds in times.items():
+        met = "yes" if seconds < START_TARGET_S else "NO"
+        ratio = seconds / bare
+        print(f"{name:44} {seconds:7.2f} s {ratio:6.1f}x bare   < {START_TARGET_S} s  {met}")
+
+
+def _median_run(command: list[str], env: dict[str, str]) -> float:
+    """Median seconds `command` takes over 5 runs."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run(command, env=env, check=True, capture_output=True, cwd=HERE.parent)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def _row(name: str, today: float, upside: float, ratio: float | None, target: float | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,10 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bot.config import Settings
-from bot.intake.topics import ConfigFileError, read_topics_file
-from classifiers import Classifier
-from classifiers.evaluate import Report, evaluate_sentiment, evaluate_topics
+if TYPE_CHECKING:  # the model stack loads only when a command runs
+    from bot.config import Settings
+    from classifiers import Classifier
+    from classifiers.evaluate import Report
 
 eval_app = typer.Typer(help="Measure the model on labelled CSV files.", no_args_is_help=True)
 console = Console()
@@ -47,6 +47,8 @@ def _rows(path: Path, column: str) -> list[tuple[str, str]]:
 
 
 def _load(settings: Settings, threshold: float | None) -> Classifier:
+    from classifiers import Classifier
+
     with console.status("loading the model"):
         classifier = Classifier.load(
             settings.model_dir, settings.topic_threshold, settings.quantize, settings.cache_dir
@@ -59,6 +61,8 @@ def _load(settings: Settings, threshold: float | None) -> Classifier:
 @eval_app.command("sentiment")
 def sentiment(ctx: typer.Context, file: CsvFile, as_json: AsJson = False) -> None:
     """Evaluate sentiment on FILE (columns text,label; negative, neutral, positive)."""
+    from classifiers.evaluate import evaluate_sentiment
+
     rows = _rows(file, "label")
     try:
         report = evaluate_sentiment(_load(ctx.obj, None), rows)
@@ -82,6 +86,9 @@ def topics(
     as_json: AsJson = False,
 ) -> None:
     """Evaluate topics on FILE (columns text,topic) against the topics of a TOML file."""
+    from bot.intake.topics import ConfigFileError, read_topics_file
+    from classifiers.evaluate import evaluate_topics
+
     rows = _rows(file, "topic")
     try:
         config = read_topics_file(topics_file)

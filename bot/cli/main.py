@@ -1,4 +1,8 @@
-"""The `upside` commands: each reads settings, builds the core and calls into it."""
+"""The `upside` commands: each reads settings, builds the core and calls into it.
+
+Each command imports what it needs when it runs, so `upside --help` and the commands
+that never classify answer without loading the database and model stacks.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,18 @@ import logging
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
-from rich.table import Table
 
 from bot.cli.evaluate import eval_app
-from bot.cli.feed import classify_pending, import_feedback, print_import_summary
 from bot.cli.output import console, fail, refused
-from bot.cli.wiring import mount_adapters, outbound_for
-from bot.config import ConfigError, Settings, load_settings
-from bot.core import UnknownDepartment, Upside
-from bot.intake.ingest import text_problem
-from bot.intake.topics import ConfigFileError, apply_topics_file, read_topics_file, topic_specs
 from bot.ports import PLATFORMS, Address
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.core import Upside
 
 app = typer.Typer(
     help="Upside: the voice of the customer, in every department's channel.",
@@ -42,6 +42,8 @@ app.add_typer(teams_app, name="teams")
 @app.callback()
 def main(ctx: typer.Context) -> None:
     """Read settings once; an invalid setting stops here, naming the variable."""
+    from bot.config import ConfigError, load_settings
+
     with refused(ConfigError):
         settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
@@ -73,6 +75,8 @@ def init(
     ] = None,
 ) -> None:
     """Create the database and load departments and topics (the starter set by default)."""
+    from bot.intake.topics import ConfigFileError, apply_topics_file, read_topics_file
+
     with refused(ConfigFileError):
         topics_file = read_topics_file(config)
     core = _core(ctx, create=True)
@@ -104,6 +108,7 @@ def import_file(
     feedback, review or content for the words); name one with --text-column and the like.
     """
     from adapters.importer import ImportFormatError
+    from bot.cli.feed import classify_pending, import_feedback, print_import_summary
 
     named = {
         "text": text_column,
@@ -130,7 +135,10 @@ def classify(
     texts: Annotated[list[str], typer.Argument(help="Texts to classify.")],
 ) -> None:
     """Classify texts against the configured topics; nothing is stored."""
+    from rich.table import Table
+
     from bot.cli.startup import check_model_settings
+    from bot.intake.ingest import text_problem
 
     for number, text in enumerate(texts, start=1):
         if text_problem(text):  # the shell passed bytes that are not UTF-8
@@ -155,6 +163,8 @@ def classify(
 @app.command()
 def reclassify(ctx: typer.Context) -> None:
     """Label the stored catalogue again after topics change; hand-labelled items stay."""
+    from rich.progress import Progress
+
     from bot.cli.startup import check_model_settings
 
     check_model_settings(ctx.obj)
@@ -170,15 +180,15 @@ def reclassify(ctx: typer.Context) -> None:
 @topics_app.command("list")
 def topics_list(ctx: typer.Context) -> None:
     """List topics with their departments and example counts."""
+    from rich.table import Table
     from sqlmodel import select
 
-    from bot.models import Department
+    from bot.intake.topics import topic_specs
+    from bot.models import Department, Topic
 
     core = _core(ctx)
     with core.session() as session:
         specs = topic_specs(session)
-        from bot.models import Topic
-
         owners = {
             t.name: d.name
             for t, d in session.exec(select(Topic, Department).join(Department, isouter=True)).all()
@@ -212,11 +222,12 @@ def digest(
     import asyncio
 
     from adapters.console import ConsoleOutbound
+    from bot.core import UnknownDepartment
+    from bot.digests.delivery import due_period
 
     core = _core(ctx)
     with refused(UnknownDepartment):
         target = core.department(department)
-    from bot.digests.delivery import due_period
 
     end = datetime.now(UTC)
     start, end = (end - timedelta(days=days), end) if days else due_period(core, target, end)
@@ -254,6 +265,7 @@ def assign(
     """
     import asyncio
 
+    from bot.cli.wiring import outbound_for
     from bot.executives.programme import assign_month
 
     month = _month(month)
@@ -298,6 +310,8 @@ def status(ctx: typer.Context) -> None:
 @execs_app.command("list")
 def execs_list(ctx: typer.Context) -> None:
     """List active executives with their quota, home topics and absences."""
+    from rich.table import Table
+
     from bot.executives.roster import roster
 
     table = Table("user", "name", "quota", "home topics and departments", "away")
@@ -468,6 +482,7 @@ def serve(
     from aiohttp import web
 
     from bot.cli.startup import check_bindable, check_model_settings
+    from bot.cli.wiring import mount_adapters
     from bot.server import create_app
 
     check_bindable(ctx.obj.host, ctx.obj.port)
