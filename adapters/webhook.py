@@ -17,6 +17,8 @@ from bot.intake.ingest import problems
 MAX_ITEMS = 1000
 MAX_DEPTH = 32  # an item is three levels deep; extra fields may nest a little more
 RETRY_AFTER = "1"  # seconds an overloaded webhook asks a sender to wait
+QUEUE_SECONDS = 1.0  # how long a request may wait for a free slot before it is shed
+QUEUE_DEPTH = 8  # requests that may wait, per slot; past it they are shed at once
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _SQUARE = bytes.maketrans(b"{}", b"[]")
@@ -102,8 +104,11 @@ def check(items: list, single: bool, max_length: int) -> list[FeedbackRecord]:
 
 
 def register(app: web.Application, core: Upside) -> None:
-    """Add the webhook route to `app`; past `webhook_concurrency` requests at once it sheds."""
-    in_flight = 0
+    """Add the webhook route to `app`. At most `webhook_concurrency` requests are stored at
+    once; a few more may wait up to `QUEUE_SECONDS` for a slot (a busy database's short
+    pauses), and past that the sender is told to retry: the queue never grows without bound."""
+    slots = asyncio.Semaphore(core.settings.webhook_concurrency)
+    waiting = 0
 
     def store(body: bytes) -> web.Response:
         # In a thread: parsing a few megabytes must not hold up Slack's and Teams' acks.
@@ -121,22 +126,31 @@ def register(app: web.Application, core: Upside) -> None:
             status=202,
         )
 
+    def shed() -> web.Response:
+        response = _error(503, "too many requests at once; try again shortly")
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
+
     async def receive(request: web.Request) -> web.Response:
-        nonlocal in_flight
+        nonlocal waiting
         token = core.settings.webhook_token
         if token is None or not _authorised(request, token.get_secret_value()):
             return _error(401, "missing or wrong bearer token")
         if not _json_content(request):
             return _error(415, f"send application/json, not {request.content_type}")
         body = await request.read()
-        if in_flight >= core.settings.webhook_concurrency:
-            response = _error(503, "too many requests at once; try again shortly")
-            response.headers["Retry-After"] = RETRY_AFTER
-            return response
-        in_flight += 1
+        if waiting >= QUEUE_DEPTH * core.settings.webhook_concurrency:
+            return shed()
+        waiting += 1
+        try:
+            await asyncio.wait_for(slots.acquire(), QUEUE_SECONDS)
+        except TimeoutError:
+            return shed()
+        finally:
+            waiting -= 1
         try:
             return await asyncio.to_thread(store, body)
         finally:
-            in_flight -= 1
+            slots.release()
 
     app.router.add_post("/api/feedback", receive)

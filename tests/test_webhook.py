@@ -336,22 +336,28 @@ async def test_brackets_inside_strings_do_not_count_as_nesting(sqlite_core, make
     assert response.status == 202
 
 
-async def test_past_the_concurrency_bound_a_503_with_retry_after(sqlite_core, make_client) -> None:
-    sqlite_core.settings = sqlite_core.settings.model_copy(update={"webhook_concurrency": 1})
-    client = await make_client(sqlite_core)
+def held_ingest(core):
+    """Make `core.ingest` wait for the returned `release` event; `entered` is set on entry."""
     entered, release = threading.Event(), threading.Event()
-    ingest = sqlite_core.ingest
+    ingest = core.ingest
 
     def slow_ingest(items):
         entered.set()
         release.wait(10)
         return ingest(items)
 
-    sqlite_core.ingest = slow_ingest  # type: ignore[method-assign]
+    core.ingest = slow_ingest
+    return entered, release
+
+
+async def test_past_the_concurrency_bound_a_503_with_retry_after(sqlite_core, make_client) -> None:
+    sqlite_core.settings = sqlite_core.settings.model_copy(update={"webhook_concurrency": 1})
+    client = await make_client(sqlite_core)
+    entered, release = held_ingest(sqlite_core)
     first = asyncio.ensure_future(client.post(URL, json=item("slow"), headers=AUTH))
     try:
         assert await asyncio.to_thread(entered.wait, 5)
-        second = await asyncio.wait_for(client.post(URL, json=item("shed"), headers=AUTH), 3)
+        second = await asyncio.wait_for(client.post(URL, json=item("shed"), headers=AUTH), 5)
         assert second.status == 503
         assert second.headers["Retry-After"] == "1"
         assert "try again" in (await second.json())["error"]
@@ -359,6 +365,19 @@ async def test_past_the_concurrency_bound_a_503_with_retry_after(sqlite_core, ma
         release.set()
     assert (await first).status == 202
     assert [row.external_id for row in stored(sqlite_core)] == ["slow"]
+
+
+async def test_a_short_pause_is_waited_out_not_shed(sqlite_core, make_client) -> None:
+    sqlite_core.settings = sqlite_core.settings.model_copy(update={"webhook_concurrency": 1})
+    client = await make_client(sqlite_core)
+    entered, release = held_ingest(sqlite_core)
+    first = asyncio.ensure_future(client.post(URL, json=item("first"), headers=AUTH))
+    assert await asyncio.to_thread(entered.wait, 5)
+    second = asyncio.ensure_future(client.post(URL, json=item("second"), headers=AUTH))
+    await asyncio.sleep(0.2)  # the second waits for the slot while the first is stored
+    release.set()
+    assert [(await first).status, (await second).status] == [202, 202]
+    assert sorted(row.external_id for row in stored(sqlite_core)) == ["first", "second"]
 
 
 async def test_a_database_refusing_writes_is_a_json_503_with_retry_after(core, make_client):

@@ -32,7 +32,7 @@ from classifiers import Classification, Classifier
 log = logging.getLogger(__name__)
 Labelled = tuple[int, Classification]  # an item's id and the label it was given
 MAX_ATTEMPTS = 3  # failed classifications before an item is set aside
-LEASE = timedelta(minutes=5)  # how long a claim holds: far longer than one batch takes
+LEASE = timedelta(minutes=1)  # how long a claim holds: far longer than one batch takes
 MAX_BACKOFF = 60.0  # seconds between tries while the database is away
 STOP_GRACE = 8.0  # seconds a stopping worker may take over its batch (SIGTERM gives 10)
 
