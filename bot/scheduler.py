@@ -3,21 +3,25 @@
 APScheduler 3 runs one cron job per department (SQLAlchemy job store, coalesced,
 with a misfire grace time), so a digest missed while Upside was down is sent once
 when it comes back, covering the whole gap since the last one. Only one process
-schedules: on PostgreSQL a session advisory lock elects it; on SQLite there is one
-process. The leader checks that it still holds the lock every few seconds and before
-each job, and steps down when it does not; a standby bids as often, so another process
-(or this one, on a new connection) leads again within seconds. The unique
-(department, period end) row makes a double post impossible.
+schedules: on PostgreSQL a session advisory lock elects it; on SQLite, whose processes
+share one machine, an exclusive lock on a file beside the database. The leader checks
+that it still holds the lock every few seconds and before each job, and steps down when
+it does not; a standby bids as often, so another process (or this one, on a new
+connection) leads again within seconds. The unique (department, period end) row makes
+a double post impossible.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -127,16 +131,19 @@ async def post_due_digest(
 
 
 class Leadership:
-    """Whether this process may schedule: the holder of a PostgreSQL advisory lock.
+    """Whether this process may schedule: the holder of a PostgreSQL advisory lock, or on
+    SQLite of `flock` on `DATABASE.scheduler.lock` (`serve` and `worker` on one file).
 
-    The lock lives as long as the database session that took it; when that session
+    The advisory lock lives as long as the database session that took it; when that session
     dies (a killed connection, a database restart) the lock is gone, and `held` says so.
+    The file lock lives as long as this process: the system frees it when the process dies.
     """
 
     def __init__(self, core: Upside) -> None:
         self.core = core
         self.pid: int | None = None  # the database backend whose session holds the lock
         self._connection: Connection | None = None
+        self._file: IO | None = None
 
     def acquire(self) -> bool:
         """Keep the lead or try to take it; True while this process leads.
@@ -144,7 +151,7 @@ class Leadership:
         A lock found lost is given up first, so a lone process takes it again.
         """
         if self.core.engine.dialect.name != "postgresql":
-            return True  # SQLite: a single process by design
+            return self._lock_file()
         if self.held():
             return True
         if self._connection is not None:
@@ -165,10 +172,29 @@ class Leadership:
         self._connection, self.pid = connection, pid  # the lock lives as long as this session
         return True
 
+    def _lock_path(self) -> Path | None:
+        """The SQLite database's scheduler lock file; None for an in-memory database."""
+        database = self.core.engine.url.database
+        return Path(f"{database}.scheduler.lock") if database and database != ":memory:" else None
+
+    def _lock_file(self) -> bool:
+        """Hold the SQLite database's scheduler lock file."""
+        path = self._lock_path()
+        if self._file is not None or path is None:
+            return True
+        handle = path.open("a")  # held open until `release`
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another process on this database schedules
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
     def held(self) -> bool:
         """Whether the lock is still held, asked on the session that took it."""
         if self.core.engine.dialect.name != "postgresql":
-            return True
+            return self._file is not None or self._lock_path() is None
         if self._connection is None:
             return False
         try:
@@ -180,6 +206,9 @@ class Leadership:
 
     def release(self) -> None:
         """Give the lock up (a pooled session outlives `close`, so unlock explicitly)."""
+        if self._file is not None:
+            self._file.close()  # closing the file frees its lock
+            self._file = None
         if self._connection is not None:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})

@@ -36,6 +36,7 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
         ("UPSIDE_DATABASE_URL", "mysql://localhost/x"),
         ("UPSIDE_PHONE_REGIONS", "US,XX"),
         ("UPSIDE_LOG_LEVEL", "LOUD"),
+        ("UPSIDE_LEADER_INTERVAL", "16"),  # failover within 15 s
     ],
 )
 def test_an_invalid_setting_is_named(monkeypatch, variable, value):

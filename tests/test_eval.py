@@ -63,6 +63,27 @@ def test_eval_refuses_bad_files(env, tmp_path):  # noqa: F811
     )
 
 
+def test_eval_reads_files_as_import_does(env, tmp_path):  # noqa: F811
+    export = tmp_path / "export.csv"  # a help-desk export: latin-1, `;`, a `Text` column
+    rows = [
+        "Text;Label",
+        "Caf\xe9 staff were lovely;positive",
+        "The r\xe9sum\xe9 upload fails;negative",
+    ]
+    export.write_bytes("\n".join(rows).encode("latin-1"))
+    report = json.loads(invoke(env, "eval", "sentiment", str(export), "--json").stdout)
+    assert report["n"] == 2
+
+
+def test_eval_never_shows_a_library_message(env, tmp_path):  # noqa: F811
+    garbled = tmp_path / "garbled.csv"
+    garbled.write_bytes(bytes(range(256)) * 40)
+    output = invoke(env, "eval", "sentiment", str(garbled), code=2).stdout
+    assert output.startswith("error:") and len(output.strip().splitlines()) == 1
+    for leak in ("Traceback", "Error:", "codec", "line contains NUL", "_csv"):
+        assert leak not in output
+
+
 def test_reclassify_command(env, tmp_path):  # noqa: F811
     invoke(env, "init")
     feedback = tmp_path / "in.jsonl"

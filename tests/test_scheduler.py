@@ -146,6 +146,18 @@ async def test_two_processes_on_one_postgresql_database_post_once(postgres_url, 
         core.engine.dispose()
 
 
+def test_processes_on_one_sqlite_file_schedule_one_at_a_time(sqlite_core, classifier):
+    other = Upside(make_settings(str(sqlite_core.engine.url)), classifier=classifier)
+    leader, follower = Leadership(sqlite_core), Leadership(other)  # `serve` and a `worker`
+    assert leader.acquire() and leader.held()
+    assert not follower.acquire() and not follower.held()
+    leader.release()
+    assert not leader.held()
+    assert follower.acquire() and follower.held()  # the other takes over when the leader goes
+    follower.release()
+    other.engine.dispose()
+
+
 @pytest.mark.asyncio(loop_scope="function")
 async def test_the_scheduler_keeps_a_job_per_department(sqlite_core):
     outbound, _ = _screen()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.db import make_engine
@@ -174,6 +175,8 @@ async def test_a_database_away_is_one_line_when_it_goes_and_one_when_it_is_back(
     worker = sqlite_core.worker
     working = worker.engine
     worker.engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone")  # refused
+    tries: list[object] = []
+    event.listen(worker.engine, "do_connect", lambda *_: tries.append(None))
     caplog.set_level(logging.INFO, logger="bot.intake.worker")
     task = asyncio.create_task(worker.run_forever(interval=0.01))
     await asyncio.sleep(0.5)  # many polls' worth of an absent database
@@ -187,3 +190,4 @@ async def test_a_database_away_is_one_line_when_it_goes_and_one_when_it_is_back(
     assert lines[0][1].startswith("database unavailable, classification paused: OperationalError")
     assert lines[1][1] == "database is back: classifying again"
     assert not any(r.exc_info for r in caplog.records)  # no tracebacks
+    assert len(tries) <= 10  # it backs off: not a try every 10 ms

@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from aiohttp import web
+import pytest
+from aiohttp import ClientSession, web
 from sqlalchemy import insert
 from sqlmodel import func, select
 
@@ -111,7 +114,8 @@ def _claimed(core: Upside) -> int:
         return session.exec(select(func.count()).where(FeedbackItem.claimed_by.is_not(None))).one()
 
 
-def test_sigterm_to_a_worker_hands_the_backlog_back_within_ten_seconds(tmp_path, classifier):
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_sigterm_hands_the_backlog_back_within_ten_seconds(tmp_path, classifier, command):
     total = 3000
     core = _with_backlog(tmp_path, classifier, total)
     env = {
@@ -119,9 +123,11 @@ def test_sigterm_to_a_worker_hands_the_backlog_back_within_ten_seconds(tmp_path,
         "PYTHONPATH": str(ROOT),
         "UPSIDE_DATABASE_URL": core.settings.database_url,
         "UPSIDE_BATCH_SIZE": "32",
+        "UPSIDE_HOST": "127.0.0.1",
+        "UPSIDE_PORT": str(free_port()),
     }
     process = subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import app; app()", "worker"],
+        [sys.executable, "-m", "bot.cli", command],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -131,7 +137,7 @@ def test_sigterm_to_a_worker_hands_the_backlog_back_within_ten_seconds(tmp_path,
         deadline = time.monotonic() + 90  # the import and the model take a while on a busy box
         while _classified(core) == 0:
             assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "the worker classified nothing in 90 s"
+            assert time.monotonic() < deadline, f"{command} classified nothing in 90 s"
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         sent = time.monotonic()
@@ -162,3 +168,53 @@ async def test_a_stopping_server_stops_classifying_and_releases_its_claims(tmp_p
     assert _classified(core) == stopped_at < total  # nothing classifies after the stop
     assert _claimed(core) == 0
     core.engine.dispose()
+
+
+async def test_the_one_process_server_answers_while_its_worker_classifies(tmp_path, classifier):
+    """`upside serve` without --web-only: the model runs in a thread, never on the event loop,
+    so a request waits for no batch (a batch of 1,024 takes over a second here)."""
+    total = 6000
+    core = _with_backlog(tmp_path, classifier, total)
+    core.settings = core.settings.model_copy(update={"batch_size": 1024})
+    async with serving(create_app(core)) as base, ClientSession() as session:
+        assert await eventually(lambda: _classified(core) > 0, seconds=30)
+        slowest = 0.0
+        for _ in range(30):
+            started = time.monotonic()
+            async with session.get(f"{base}/healthz") as response:
+                assert response.status == 200
+            slowest = max(slowest, time.monotonic() - started)
+            await asyncio.sleep(0.02)
+        assert _classified(core) < total  # the worker was classifying all along
+    assert slowest < 0.5
+    core.engine.dispose()
+
+
+async def test_a_web_only_server_classifies_nothing(tmp_path, classifier):
+    core = _with_backlog(tmp_path, classifier, 10)
+    async with serving(create_app(core, classify=False)) as base, ClientSession() as session:
+        async with session.get(f"{base}/healthz") as response:
+            assert response.status == 200
+        await asyncio.sleep(core.settings.worker_interval * 3)
+        assert _classified(core) == 0  # `upside worker` processes classify
+    core.engine.dispose()
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a loopback port, as `upside serve` runs it; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", free_port())
+    await site.start()
+    try:
+        yield site.name.rstrip("/")
+    finally:
+        await runner.cleanup()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
