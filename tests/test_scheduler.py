@@ -191,10 +191,8 @@ async def test_the_real_trigger_fires_and_a_restart_catches_up_once(sqlite_core)
         first = DigestScheduler(sqlite_core, outbound)
         first._ensure_started()
         first.sync()
-        for _ in range(300):  # APScheduler wakes at 09:00:00 London time and runs the job
-            if "╭─ Logistics" in screen.getvalue():
-                break
-            await asyncio.sleep(0.02)
+        # APScheduler wakes at 09:00:00 London time and runs the job, which posts and records
+        assert await eventually(lambda: [r.status for r in _runs(sqlite_core)] == ["sent"], 6)
         first.scheduler.shutdown(wait=False)  # the process goes away on Monday
     assert screen.getvalue().count("╭─ Logistics") == 1
     assert _runs(sqlite_core)[-1].period_end == datetime(2026, 11, 23, 9, tzinfo=UTC)
