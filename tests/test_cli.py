@@ -186,11 +186,14 @@ def test_classify_prints_each_texts_sentiment(env) -> None:
         "My parcel never arrived and nobody answers the phone",
         "Thank you, the courier was brilliant and the parcel came early!",
         "The price was [sic] higher than the [b]shelf[/b] label",
+        "Mein Paket ist nie angekommen und niemand geht ans Telefon",
     )
     [complaint] = lines_with(result.output, "nobody answers the phone")
     [praise] = lines_with(result.output, "came early")
-    assert "negative" in complaint
-    assert "positive" in praise
+    assert "negative" in complaint and " en " in complaint
+    assert "positive" in praise and "yes" in praise  # sure enough to quote as a cheer
+    [german] = lines_with(result.output, "Mein Paket")
+    assert " de " in german and "not read" in german
     # customers' words are printed as written, never read as rich markup
     assert lines_with(result.output, "The price was [sic] higher than the [b]shelf[/b] label")
     assert "model upside-sentiment-int8-" in result.output

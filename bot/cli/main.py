@@ -139,6 +139,7 @@ def classify(
 
     from bot.cli.startup import check_model_settings
     from bot.intake.ingest import text_problem
+    from classifiers import Classifier
 
     for number, text in enumerate(texts, start=1):
         if text_problem(text):  # the shell passed bytes that are not UTF-8
@@ -147,17 +148,23 @@ def classify(
     core = _core(ctx)
     with console.status("loading the model"):
         worker = core.worker
-    table = Table("text", "sentiment", "score", "topic", "confidence")
+    table = Table("text", "language", "sentiment", "score", "sure", "topic", "confidence")
     for text, label in zip(texts, worker.classifier.classify(texts), strict=True):
+        readable = label.readable
         table.add_row(
             escape(text),
-            label.sentiment,
-            f"{label.sentiment_score:+.2f}",
+            label.language,
+            label.sentiment if readable else "not read",
+            f"{label.sentiment_score:+.2f}" if readable else "",
+            ("yes" if Classifier.sure(label) else "no") if readable else "",
             escape(label.topic or "—"),
             f"{label.topic_confidence:.2f}",
         )
     console.print(table)
-    console.print(f"[dim]model {worker.classifier.version}[/]")
+    console.print(
+        f"[dim]model {worker.classifier.version}. sure: quoted as a cheer or a jeer in digests; "
+        "not read: a language the model does not read, so no feeling is given[/]"
+    )
 
 
 @app.command()
