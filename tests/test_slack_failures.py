@@ -5,7 +5,6 @@ once. The app's lifecycle events (uninstalled, tokens revoked, rate limited) are
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from functools import partial
 
@@ -23,7 +22,7 @@ from bot.models import Department, DigestRun, Notice
 from bot.ports import Address
 from tests.conftest import make_core
 from tests.fakes.signing import signed_headers
-from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.test_slack_app import ADMIN, SECRET, Harness, fixture, slack_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -174,55 +173,6 @@ async def test_app_rate_limited_is_acknowledged(harness):
         "/slack/events", data=body, headers=signed_headers(body, SECRET)
     )
     assert response.status == 200
-
-
-async def test_uninstall_and_reinstall_in_oauth_mode(tmp_path, classifier):
-    from aiohttp.test_utils import TestClient, TestServer
-
-    from bot.cli.wiring import mount_adapters
-    from bot.server import create_app
-    from tests.fakes.signing import event_body
-
-    async with FakeSlackAPI() as slack:
-        core = make_core(
-            f"sqlite:///{tmp_path / 'oauth.db'}",
-            classifier,
-            slack_signing_secret=SECRET,
-            slack_client_id="111.222",
-            slack_client_secret="client-secret",
-            slack_api_url=slack.base_url,
-            slack_admins=ADMIN,
-        )
-        web = create_app(core)
-        adapter = mount_adapters(web, core).adapters["slack"]
-        store = adapter.installations.store
-        async with TestClient(TestServer(web)) as http:
-            await _install(http)
-            assert await store.async_find_bot(enterprise_id=None, team_id=TEAM_ID)
-            body = event_body(fixture("app_uninstalled"), event_id="EvGone")
-            response = await http.post(
-                "/slack/events", data=body, headers=signed_headers(body, SECRET)
-            )
-            assert response.status == 200
-            assert await store.async_find_bot(enterprise_id=None, team_id=TEAM_ID) is None
-            held = [c.where for c in needs_attention(core)]  # no install left anywhere, too
-            assert Address("slack", "", TEAM_ID) in held
-            await _install(http)  # an admin installs Upside again
-            assert needs_attention(core) == []
-        await adapter.installations.engine.dispose()
-        core.engine.dispose()
-
-
-async def _install(http) -> None:
-    """Slack's OAuth flow: the install page, then Slack's redirect back with a code."""
-    page = await (await http.get("/slack/install")).text()
-    state = re.search(r"state=([^&\"]+)", page).group(1)
-    done = await http.get(
-        "/slack/oauth_redirect",
-        params={"code": "temporary-code", "state": state},
-        headers={"Cookie": f"slack-app-oauth-state={state}"},
-    )
-    assert done.status == 200, await done.text()
 
 
 async def test_admins_see_a_banner_on_their_home_tab(harness):

@@ -13,10 +13,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.cli.wiring import mount_adapters
 from bot.core import Upside
+from bot.digests.holds import needs_attention
+from bot.ports import Address
 from bot.server import create_app
 from tests.conftest import make_core
-from tests.fakes.signing import signed_headers, slash_command_body
+from tests.fakes.signing import event_body, signed_headers, slash_command_body
 from tests.fakes.slack_api import BOT_TOKEN, RESPONSE_URL_METHOD, TEAM_ID, FakeSlackAPI
+from tests.test_slack_app import fixture
 
 SECRET = "oauth-signing-secret"
 Served = tuple[TestClient, Upside, FakeSlackAPI]
@@ -96,3 +99,28 @@ async def test_a_forged_state_is_refused(served):
     )
     assert response.status == 401
     assert not slack.calls_to("oauth.v2.access")
+
+
+async def test_an_uninstall_holds_delivery_and_a_reinstall_resumes_it(served):
+    http, core, slack = served
+    await install(http)
+    assert "Upside commands" in await command(http, slack, "help")
+    body = event_body(fixture("app_uninstalled"), event_id="EvGone")
+    response = await http.post("/slack/events", data=body, headers=signed_headers(body, SECRET))
+    assert response.status == 200
+    assert "installation" in await command(http, slack, "help")  # its token is gone
+    assert Address("slack", "", TEAM_ID) in [c.where for c in needs_attention(core)]
+    await install(http)  # an admin installs Upside again
+    assert needs_attention(core) == []
+
+
+async def install(http: TestClient) -> None:
+    """Slack's OAuth flow: the install page, then Slack's redirect back with a code."""
+    page = await (await http.get("/slack/install")).text()
+    state = re.search(r"state=([^&\"]+)", page).group(1)
+    done = await http.get(
+        "/slack/oauth_redirect",
+        params={"code": "temporary-code", "state": state},
+        headers={"Cookie": f"slack-app-oauth-state={state}"},
+    )
+    assert done.status == 200, await done.text()
