@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
@@ -19,7 +20,9 @@ from bot.intake.topics import correct_topic
 from bot.intake.worker import ClassifyWorker
 from bot.models import Department, FeedbackItem, ProcessedEvent, Topic, WatchedChannel, utcnow
 from bot.ports import InboundFeedback
-from classifiers import Classifier
+
+if TYPE_CHECKING:  # the model stack loads with the model, not with the core
+    from classifiers import Classifier
 
 
 class UnknownDepartment(LookupError):
@@ -61,6 +64,8 @@ class Upside:
     def classifier(self) -> Classifier:
         """The model, loaded on first use (a few seconds) and then shared."""
         if self._classifier is None:
+            from classifiers import Classifier
+
             settings = self.settings
             self._classifier = Classifier.load(
                 settings.model_dir, settings.topic_threshold, settings.quantize, settings.cache_dir

@@ -19,6 +19,7 @@ from classifiers.encoder import (
     sha256_of,
     verify,
 )
+from classifiers.pin import SURE_CONFIDENCE
 from classifiers.sentiment import (
     SEED_FILE,
     SentimentHead,
@@ -26,7 +27,7 @@ from classifiers.sentiment import (
     read_labelled,
     seed_fingerprint,
 )
-from classifiers.sentiment_model import SURE_CONFIDENCE, SentimentModel
+from classifiers.sentiment_model import SentimentModel
 from classifiers.topics import TopicHead
 from classifiers.types import READABLE_LANGUAGES, Classification, TopicSpec
 

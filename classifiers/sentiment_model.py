@@ -23,14 +23,7 @@ from classifiers.encoder import (
     sha256_of,
     verify,
 )
-
-MODEL_FILE = Path(__file__).parent / "data" / "upside-sentiment-int8.onnx"
-MODEL_SHA256 = "8826f00abdd7f35d0fba88850ca9618465025943ce592159b6b7ff79a596d930"
-MODEL_NAME = "upside-sentiment-int8"
-# From this calibrated confidence a positive or negative label counts as sure (a cheer,
-# a jeer, a complaint): on TweetEval's val.csv (never trained on), at most 5% of such
-# labels have the opposite feeling. Chosen by `make model` with the file.
-SURE_CONFIDENCE = 0.86
+from classifiers.pin import MODEL_FILE, MODEL_NAME, MODEL_SHA256
 
 
 class SentimentModel:

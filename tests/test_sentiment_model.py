@@ -11,7 +11,8 @@ import pytest
 
 from classifiers import Classifier, ModelError, TopicSpec
 from classifiers.encoder import sha256_of
-from classifiers.sentiment_model import MODEL_FILE, MODEL_SHA256, SentimentModel
+from classifiers.pin import MODEL_FILE, MODEL_SHA256
+from classifiers.sentiment_model import SentimentModel
 
 # Written for this test: lengths from one emoji to a paragraph, several languages.
 TEXTS = [

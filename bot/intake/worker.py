@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Engine, Row, func, or_, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +28,10 @@ from sqlmodel import Session, select
 from bot.db import session_scope
 from bot.intake.topics import topic_specs
 from bot.models import FeedbackItem, Topic, utcnow
-from classifiers import Classification, Classifier
+from classifiers import Classification
+
+if TYPE_CHECKING:
+    from classifiers import Classifier
 
 log = logging.getLogger(__name__)
 Labelled = tuple[int, Classification]  # an item's id and the label it was given

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.quality import TARGETS, sentiment_figures, topic_figures  # noqa: E402
 from classifiers import Classifier  # noqa: E402
-from classifiers.sentiment_model import MODEL_FILE, MODEL_SHA256, SURE_CONFIDENCE  # noqa: E402
+from classifiers.pin import MODEL_FILE, MODEL_SHA256, SURE_CONFIDENCE  # noqa: E402
 
 SUMMARY = MODEL_FILE.parent / "upside-sentiment.json"
 CARD = MODEL_FILE.parent / "MODEL_CARD.md"
@@ -100,7 +100,7 @@ Written by `make model` (`classifiers/training/card.py`); do not edit by hand.
 | | |
 |---|---|
 | file | `classifiers/data/{file}`, {size:.1f} MB, int8 ONNX |
-| SHA-256 | `{sha}` (pinned in `classifiers/sentiment_model.py`, checked before loading) |
+| SHA-256 | `{sha}` (pinned in `classifiers/pin.py`, checked before loading) |
 | task | sentiment of customer feedback (negative / neutral / positive, calibrated \
 probabilities) and the sentence embedding that topics are matched with |
 | language | English. Texts in other languages are detected (`classifiers/language.py`) \
@@ -181,7 +181,7 @@ Reported figures (test sets never used for choices; the same code as
 
 `make model` (about 20-40 minutes on 2 cores): makes `classifiers/training/.venv` with
 torch 2.13.0, trains, exports, quantizes, pins the new SHA-256 and writes this card.
-Commit the `.onnx` file, `sentiment_model.py`, `upside-sentiment.json` and this card together.
+Commit the `.onnx` file, `pin.py`, `upside-sentiment.json` and this card together.
 """
 
 

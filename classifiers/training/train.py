@@ -14,7 +14,7 @@ feedback (classifiers/training/corpus/*.csv and the seed set) with two losses:
 to report. The network is exported to ONNX with pooling, head and temperature inside,
 quantized to int8 with static (calibrated, fixed) activation scales, so a text's scores
 never depend on its batch, and written to classifiers/data/ with its SHA-256 pinned in
-classifiers/sentiment_model.py and a model card beside it.
+classifiers/pin.py and a model card beside it.
 
 Choices are made on TweetEval's val.csv and on a Banking77 split of train.csv only; the
 test files are measured by `make bench-quality`. Nothing here trains on ../shared/data.
@@ -45,13 +45,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.shared_data import BANKING_TOPICS, DATA, banking, review_sentences  # noqa: E402
 from classifiers.encoder import BUNDLED_SHA256, bundled_model_dir, onnx_file, verify  # noqa: E402
+from classifiers.pin import MODEL_FILE  # noqa: E402
 from classifiers.sentiment import SEED_FILE, read_labelled  # noqa: E402
-from classifiers.sentiment_model import MODEL_FILE  # noqa: E402
 from classifiers.text import prepare  # noqa: E402
 from classifiers.types import SENTIMENTS  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus"
-PIN_FILE = ROOT / "classifiers" / "sentiment_model.py"
+PIN_FILE = ROOT / "classifiers" / "pin.py"
 CARD = MODEL_FILE.parent / "MODEL_CARD.md"
 TEST_HOLDOUTS = ROOT / "tests" / "data"
 CHECKPOINT = Path(__file__).parent / ".cache" / "last.pt"  # ignored by git, with the venv
@@ -520,7 +520,7 @@ def quantize(fp32: Path, target: Path, calibration: list[list[int]]) -> None:
 
 
 def pin(digest: str, sure: float) -> None:
-    """Write the new file's SHA-256 and sure confidence into classifiers/sentiment_model.py."""
+    """Write the new file's SHA-256 and sure confidence into classifiers/pin.py."""
     source = PIN_FILE.read_text(encoding="utf-8")
     for pattern, value in (
         (r'MODEL_SHA256 = "[0-9a-f]{64}"', f'MODEL_SHA256 = "{digest}"'),
