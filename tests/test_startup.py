@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,19 @@ def test_an_executive_needs_an_id(env) -> None:  # noqa: F811
     result = invoke(env, "execs", "add", "", code=2)
     assert "error:" in result.output
     assert executives(env) == {}
+
+
+def test_commands_that_never_classify_never_load_the_model_stack(env) -> None:  # noqa: F811
+    """`upside --help`, `status` and the like start in well under a second because the core
+    never imports numpy, onnxruntime or tokenizers until something is classified."""
+    invoke(env, "init")
+    probe = (
+        "import sys; from bot.cli import app\n"
+        "try:\n    app(['status'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted({'numpy', 'onnxruntime', 'tokenizers'} & set(sys.modules)))"
+    )
+    variables = os.environ | {name: value for name, value in env.items() if value is not None}
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], env=variables, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip().endswith("[]"), shown.stdout + shown.stderr
