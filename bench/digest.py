@@ -15,13 +15,11 @@ candidate indexes are tried one by one (in the bench database only) against the 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,18 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 import bot.digests.build
+from bench.postgres import postgres_database
 from bot.db import make_engine, session_scope, upgrade
 from bot.digests.build import CHART_DAYS, build_digest
 from bot.models import ComplaintAssignment, Department, Executive, FeedbackItem, Topic
 
-POSTGRES_URL = os.environ.get(
-    "UPSIDE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DEPARTMENTS = 10
 TOPICS_PER_DEPARTMENT = 3
 SPAN = timedelta(days=90)
@@ -419,11 +415,11 @@ def _listening(
         event.remove(engine, "after_cursor_execute", after)
 
 
-DIGEST_SOURCE = bot.digest.__file__
+DIGEST_SOURCE = bot.digests.build.__file__
 
 
 def _sender() -> str | None:
-    """The bot/digest.py helper below build_digest on the stack, if build_digest is there."""
+    """The bot/digests/build.py helper below build_digest on the stack, if build_digest is there."""
     frame = sys._getframe(1)
     helper = None
     while frame is not None:
@@ -500,28 +496,6 @@ def try_indexes(
     )
     print(f"plan of {shown} with it:")
     print(plan)
-
-
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh `upside_bench_<random>` database, dropped afterwards; None when unreachable."""
-    name = f"upside_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0]
-        print(f"\n== PostgreSQL skipped: not reachable at {POSTGRES_URL}: {reason}")
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _row(name: str, value: str, target: str = "", met: bool | None = None) -> None:

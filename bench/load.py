@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,19 +41,16 @@ from typing import IO
 
 import aiohttp
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
 from adapters.slack.context import SOURCE as SLACK_SOURCE  # noqa: E402
 from adapters.slack.context import external_id  # noqa: E402
+from bench.postgres import postgres_database  # noqa: E402
 from tests.fakes.signing import event_body, signed_headers  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlackAPI  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "UPSIDE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TOKEN = "bench-load-token"
 SECRET = "bench-signing-secret"
 CHANNEL = "C0FEEDBACK"
@@ -248,7 +244,10 @@ def census(url: str) -> Census:
     """Count what `url` holds."""
     engine = create_engine(url)
     with engine.connect() as db:
-        one = lambda sql: db.execute(text(sql)).scalar_one()  # noqa: E731
+
+        def one(sql: str) -> int:
+            return db.execute(text(sql)).scalar_one()
+
         rows = db.execute(text("SELECT source, external_id FROM feedbackitem")).all()
         result = Census(
             stored={(source, key) for source, key in rows},
@@ -277,35 +276,15 @@ def kill_connections(url: str) -> int:
 
 
 @contextmanager
-def fresh_database(kind: str) -> Iterator[str]:
-    """A new, empty database of `kind` ("sqlite" or "postgresql"), dropped afterwards."""
+def fresh_database(kind: str) -> Iterator[str | None]:
+    """A new, empty database of `kind` ("sqlite" or "postgresql"), dropped afterwards; None
+    when PostgreSQL does not answer."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as directory:
             yield f"sqlite:///{Path(directory) / 'load.db'}"
-        return
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"upside_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as db:
-        db.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as db:
-            db.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def postgres_reachable() -> bool:
-    """Whether the bench PostgreSQL server answers (the bench runs on SQLite alone if not)."""
-    try:
-        engine = create_engine(POSTGRES_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception as exc:
-        print(f"PostgreSQL not reachable ({type(exc).__name__}): SQLite only")
-        return False
+    else:
+        with postgres_database() as url:
+            yield url
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -335,7 +314,9 @@ class Site:
         self._serial = itertools.count()
         self._files: list[IO] = []
         self._logs: dict[int, Path] = {}  # process id -> its log
-        self._run("init").wait(60)
+        init = self._run("init")
+        if init.wait(60):
+            raise RuntimeError(f"upside init failed: {self._logs[init.pid].read_text()[-2000:]}")
         engine = create_engine(url)
         with engine.begin() as db:
             for statement in COUNTERS[engine.dialect.name]:
@@ -571,14 +552,14 @@ async def main() -> None:
     parser.add_argument("--scenario", choices=SCENARIOS, action="append")
     args = parser.parse_args()
     kinds = [args.only] if args.only else ["sqlite", "postgresql"]
-    if "postgresql" in kinds and not postgres_reachable():
-        kinds.remove("postgresql")
     verdict = Verdict()
     async with FakeSlackAPI() as fake:
         for kind in kinds:
             for name in args.scenario or SCENARIOS:
-                print(f"\n== {kind}: {name}")
                 with fresh_database(kind) as url, tempfile.TemporaryDirectory() as logs:
+                    if url is None:
+                        break  # PostgreSQL does not answer: SQLite only
+                    print(f"\n== {kind}: {name}")
                     site = Site(url, fake.base_url, Path(logs))
                     try:
                         await SCENARIOS[name](site, verdict, f"{kind} {name}")

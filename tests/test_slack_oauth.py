@@ -67,19 +67,8 @@ async def test_install_then_use_and_post_with_the_installed_token(served):
     refused = await command(http, slack, "help")
     assert "installation" in refused and "Upside commands" not in refused
 
-    page = await http.get("/slack/install")
-    assert page.status == 200
-    authorize = re.search(r'href="(https://slack\.com/oauth/v2/authorize[^"]+)"', await page.text())
-    assert authorize, "the install page links to Slack's authorize URL"
-    url = authorize.group(1).replace("&amp;", "&")
+    url = await install(http)
     assert "client_id=111.222" in url and "files:write" in url
-    state = re.search(r"state=([^&]+)", url).group(1)
-    done = await http.get(
-        "/slack/oauth_redirect",
-        params={"code": "temporary-code", "state": state},
-        headers={"Cookie": f"slack-app-oauth-state={state}"},
-    )
-    assert done.status == 200, await done.text()
     assert slack.calls_to("oauth.v2.access")
 
     assert "Upside commands" in await command(http, slack, "help")
@@ -114,13 +103,19 @@ async def test_an_uninstall_holds_delivery_and_a_reinstall_resumes_it(served):
     assert needs_attention(core) == []
 
 
-async def install(http: TestClient) -> None:
-    """Slack's OAuth flow: the install page, then Slack's redirect back with a code."""
-    page = await (await http.get("/slack/install")).text()
-    state = re.search(r"state=([^&\"]+)", page).group(1)
+async def install(http: TestClient) -> str:
+    """Slack's OAuth flow: the install page, then Slack's redirect back with a code; returns
+    the authorize URL the page linked to."""
+    page = await http.get("/slack/install")
+    assert page.status == 200
+    authorize = re.search(r'href="(https://slack\.com/oauth/v2/authorize[^"]+)"', await page.text())
+    assert authorize, "the install page links to Slack's authorize URL"
+    url = authorize.group(1).replace("&amp;", "&")
+    state = re.search(r"state=([^&]+)", url).group(1)
     done = await http.get(
         "/slack/oauth_redirect",
         params={"code": "temporary-code", "state": state},
         headers={"Cookie": f"slack-app-oauth-state={state}"},
     )
     assert done.status == 200, await done.text()
+    return url

@@ -150,13 +150,12 @@ def classify(
         worker = core.worker
     table = Table("text", "language", "sentiment", "score", "sure", "topic", "confidence")
     for text, label in zip(texts, worker.classifier.classify(texts), strict=True):
-        readable = label.readable
+        sure = "yes" if Classifier.sure(label) else "no"
+        feeling = (label.sentiment, f"{label.sentiment_score:+.2f}", sure)
         table.add_row(
             escape(text),
             label.language,
-            label.sentiment if readable else "not read",
-            f"{label.sentiment_score:+.2f}" if readable else "",
-            ("yes" if Classifier.sure(label) else "no") if readable else "",
+            *(feeling if label.readable else ("not read", "", "")),
             escape(label.topic or "—"),
             f"{label.topic_confidence:.2f}",
         )
