@@ -2,7 +2,8 @@
 
 One ONNX graph gives both what a text's topic is matched with (the mean-pooled sentence
 embedding, kept close to all-MiniLM-L6-v2's during training) and the calibrated
-probabilities of negative, neutral and positive. `make model` rebuilds the file and
+probabilities of negative, neutral and positive, read from a copy of the last layer
+that was free to learn sentiment. `make model` rebuilds the file and
 this pin; `classifiers/data/MODEL_CARD.md` says how it was made and how well it does.
 
 Its int8 activations use fixed, calibrated scales (static quantization), so a text's

