@@ -106,7 +106,7 @@ probabilities) and the sentence embedding that topics are matched with |
 | language | English. Texts in other languages are detected (`classifiers/language.py`) \
 and flagged `readable=False`, never given a sure label |
 | base | all-MiniLM-L6-v2 (sentence-transformers; 6 layers, 384 wide, 22M parameters), \
-Apache-2.0; its last layer forked in two (7 layers run, 24M parameters) |
+Apache-2.0; its last layer forked in two (7 layers run, 24.5M parameters) |
 | licence | Apache-2.0, as the base model and the training data |
 | runs on | onnxruntime, CPU; no torch |
 
@@ -149,7 +149,7 @@ to fit the temperature and to report; {train:,} are trained on.
 - Calibration: temperature {temperature} fitted on the held-out rows; neutral logit offset
   {offset:+g} chosen for the best macro-F1 on TweetEval val.csv (a threshold, not
   training); the sure confidence chosen on val.csv so that at most 5% of sure positive
-  and negative labels have the opposite feeling.
+  labels are complaints and at most 5% of sure negative labels are praise.
 - Export: ONNX (opset 17, eager attention, which onnxruntime runs faster) with pooling
   and head inside, then static int8 quantization (QDQ) of the word embeddings and the
   weight products of both branches: weights int8 per channel, their inputs uint8 with fixed

@@ -71,7 +71,7 @@ class Recipe:
     head_lr: float = 2e-3
     warmup: float = 0.06
     weight_decay: float = 0.01
-    distill: float = 10.0
+    distill: float = 2.5
     label_smoothing: float = 0.05
     freeze_word_embeddings: bool = True
     holdout: float = 0.1
@@ -377,23 +377,26 @@ def neutral_offset(logits: np.ndarray, gold: list[int]) -> float:
 
 
 def sure_confidence(probabilities: np.ndarray, gold: list[int], wrong_way: float = 0.05) -> float:
-    """The lowest confidence from which at most `wrong_way` of positive and negative labels
-    on val.csv have the opposite feeling: what `Classifier.sure` asks of a cheer or a jeer.
+    """The lowest confidence from which at most `wrong_way` of the positive labels on val.csv
+    are complaints, and at most `wrong_way` of the negative labels are praise: what
+    `Classifier.sure` asks of a cheer or a jeer.
 
-    A neutral post quoted as a cheer is a small error; anger quoted as praise is the one
-    that costs the digest its readers' trust.
+    A neutral post quoted as a cheer is a small error; anger quoted as praise, or praise as
+    anger, is the one that costs the digest its readers' trust. Cheers and jeers are
+    listed apart, so each list is held to the bound on its own.
     """
     labels = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     truth = np.array(gold)
     negative, positive = SENTIMENTS.index("negative"), SENTIMENTS.index("positive")
-    opposite = ((labels == negative) & (truth == positive)) | (
-        (labels == positive) & (truth == negative)
-    )
-    polar = labels != SENTIMENTS.index("neutral")
     for threshold in np.arange(0.5, 0.96, 0.01):
-        chosen = polar & (confidence >= threshold)
-        if chosen.sum() >= 50 and opposite[chosen].mean() <= wrong_way:
+        sure = confidence >= threshold
+        cheers, jeers = sure & (labels == positive), sure & (labels == negative)
+        if (
+            min(cheers.sum(), jeers.sum()) >= 25
+            and (truth[cheers] == negative).mean() <= wrong_way
+            and (truth[jeers] == positive).mean() <= wrong_way
+        ):
             return round(float(threshold), 2)
     return 0.95
 
