@@ -176,10 +176,13 @@ class SentimentNet(nn.Module):
         below = out.hidden_states[-2]
         additive = (1.0 - mask[:, None, None, :].to(below.dtype)) * torch.finfo(below.dtype).min
         forked = self.fork(below, additive)
-        forked = forked[0] if isinstance(forked, tuple) else forked
+        forked = forked[0] if isinstance(forked, tuple) else forked  # a tuple in transformers 4
         weights = mask.unsqueeze(-1).to(below.dtype)
         count = weights.sum(1).clamp(min=1e-9)
-        return (out.last_hidden_state * weights).sum(1) / count, (forked * weights).sum(1) / count
+        topic, feeling = (
+            (hidden * weights).sum(1) / count for hidden in (out.last_hidden_state, forked)
+        )
+        return topic, feeling
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         topic, feeling = self.pooled(input_ids, attention_mask)
@@ -506,7 +509,7 @@ def quantize(fp32: Path, target: Path, calibration: list[list[int]]) -> None:
     dense = [
         n.name
         for n in graph.node
-        if n.op_type == "MatMul"
+        if n.op_type == "MatMul"  # the encoder's layers and SentimentNet.fork, its sentiment copy
         and ("/bert/encoder/" in n.name or n.name.startswith("/fork/"))
         and weights & set(n.input)
     ]
