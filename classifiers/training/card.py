@@ -190,9 +190,10 @@ Reported figures (test sets never used for choices; the same code as
 
 ## Rebuilding
 
-`make model` (about 20-40 minutes on 2 cores): makes `classifiers/training/.venv` with
-torch 2.13.0, trains, exports, quantizes, pins the new SHA-256 and writes this card.
-Commit the `.onnx` file, `pin.py`, `upside-sentiment.json` and this card together.
+`make model` (about an hour on 2 cores, for three training runs): makes
+`classifiers/training/.venv` with torch 2.13.0, trains, exports, quantizes, pins the new
+SHA-256 and writes this card. Commit the `.onnx` file, `pin.py`, `upside-sentiment.json`
+and this card together.
 """
 
 
