@@ -80,9 +80,6 @@ def main() -> None:
             distill=recipe["distill"],
             smoothing=recipe["label_smoothing"],
             seed=recipe["seed"],
-            soup=recipe["soup"],
-            runs_val=", ".join(f"{f:.3f}" for f in summary["fp32"]["runs_val_macro_f1"]),
-            soup_val=summary["fp32"]["val"]["macro_f1"],
             calibration=recipe["calibration_texts"],
             minutes=summary["minutes"],
             temperature=summary["temperature"],
@@ -144,10 +141,6 @@ to fit the temperature and to report; {train:,} are trained on.
 - Fine-tuning of both branches and the shared layers (not the word embeddings), {epochs:g} epochs,
   batches of {batch} of similar length, AdamW (encoder {lr:g}, head {head_lr:g}, linear
   warm-up and decay), seed {seed}, texts cut at 128 tokens.
-- {soup} runs from the same start in different data orders (seeds {seed}, {seed}+1, ...),
-  and the shipped weights are their mean (a "model soup"): one model of the same size and
-  speed, steadier than any one run. TweetEval val macro-F1 (fp32, before the neutral
-  offset): the runs {runs_val}; their mean, with the offset, {soup_val:.3f}.
 - Loss: cross-entropy of the sentiment branch (label smoothing {smoothing}) + {distill:g} x
   (1 - cosine between the topic branch's embedding and the original model's embedding of
   the same text). The second term keeps the embedding where topic matching expects it,
@@ -190,10 +183,9 @@ Reported figures (test sets never used for choices; the same code as
 
 ## Rebuilding
 
-`make model` (about an hour on 2 cores, for three training runs): makes
-`classifiers/training/.venv` with torch 2.13.0, trains, exports, quantizes, pins the new
-SHA-256 and writes this card. Commit the `.onnx` file, `pin.py`, `upside-sentiment.json`
-and this card together.
+`make model` (about 20-40 minutes on 2 cores): makes `classifiers/training/.venv` with
+torch 2.13.0, trains, exports, quantizes, pins the new SHA-256 and writes this card.
+Commit the `.onnx` file, `pin.py`, `upside-sentiment.json` and this card together.
 """
 
 

@@ -76,7 +76,6 @@ class Recipe:
     freeze_word_embeddings: bool = True
     holdout: float = 0.1
     seed: int = 13
-    soup: int = 3  # runs, in different data orders, whose weights are averaged
     calibration_texts: int = 400
 
 
@@ -280,10 +279,9 @@ def teacher_embeddings(bert: nn.Module, ids: list[list[int]]) -> torch.Tensor:
     return torch.from_numpy(run_net(probe, ids)[0])
 
 
-def train(net: SentimentNet, ids, labels, teacher, recipe: Recipe, seed: int, watch=None) -> None:
-    """Fine-tune `net` in place; `seed` decides the order of the batches and the dropout."""
-    rng = random.Random(seed)
-    torch.manual_seed(seed)
+def train(net: SentimentNet, ids, labels, teacher, recipe: Recipe, watch=None) -> None:
+    rng = random.Random(recipe.seed)
+    torch.manual_seed(recipe.seed)
     if recipe.freeze_word_embeddings:
         net.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     encoder = [p for p in net.bert.parameters() if p.requires_grad]
@@ -327,21 +325,6 @@ def train(net: SentimentNet, ids, labels, teacher, recipe: Recipe, seed: int, wa
                 )
             if watch and step % per_epoch == 0:
                 watch(step // per_epoch)
-
-
-def soup(members: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The mean of the members' weights ("model soup", Wortsman et al. 2022).
-
-    Runs fine-tuned from the same start in different data orders stay in one basin;
-    their average is one model of the same size and speed that is steadier than any one
-    run, whose figures move by about a point with the order of the batches.
-    """
-    return {
-        name: torch.stack([m[name] for m in members]).mean(0)
-        if first.is_floating_point()
-        else first
-        for name, first in members[0].items()
-    }
 
 
 # ---------------------------------------------------------------- figures
@@ -610,51 +593,32 @@ def main() -> None:
     val_ids = tokenize(tokenizer, val_texts)
 
     teacher = None if args.resume else teacher_embeddings(bert, train_ids)
-
-    def fresh() -> SentimentNet:
-        torch.manual_seed(recipe.seed)  # every run starts from the same head
-        return SentimentNet(copy.deepcopy(bert))
+    original = copy.deepcopy(bert)
+    torch.manual_seed(recipe.seed)  # the head's first weights: a rerun starts where this did
+    net = SentimentNet(bert)
 
     def embed_with(model: SentimentNet):
         return lambda texts: run_net(model, tokenize(tokenizer, texts))[0]
 
-    def val_f1(model: SentimentNet) -> float:
-        return macro(val_gold, run_net(model, val_ids)[1].argmax(axis=1))["macro_f1"]
-
-    def measure(model: SentimentNet, when: str) -> dict:
+    def measure(epoch: int | str) -> dict:
         figures = {
-            "val": macro(val_gold, run_net(model, val_ids)[1].argmax(axis=1)),
-            "held": macro(held_gold, run_net(model, held_ids)[1].argmax(axis=1)),
-            "banking_dev": banking_dev(embed_with(model)),
+            "val": macro(val_gold, run_net(net, val_ids)[1].argmax(axis=1)),
+            "held": macro(held_gold, run_net(net, held_ids)[1].argmax(axis=1)),
+            "banking_dev": banking_dev(embed_with(net)),
         }
-        log(f"{when}: {json.dumps(figures)}")
+        log(f"epoch {epoch}: {json.dumps(figures)}")
         return figures
 
-    net = fresh()
     timing = CHECKPOINT.with_suffix(".json")
     if args.resume:
         net.load_state_dict(torch.load(CHECKPOINT))
     else:
-        members, runs_val = [], []
-        for run in range(recipe.soup):
-            member = fresh()
-            watch = (
-                (lambda e, m=member, r=run: measure(m, f"run {r} epoch {e}"))
-                if args.watch
-                else None
-            )
-            train(member, train_ids, train_gold, teacher, recipe, recipe.seed + run, watch)
-            members.append(member.state_dict())
-            runs_val.append(val_f1(member))
-            log(f"run {run}: val macro-F1 {runs_val[-1]:.4f}")
-        net.load_state_dict(soup(members))
-        log(f"trained in {(time.time() - started) / 60:.1f} min; soup val {val_f1(net):.4f}")
+        train(net, train_ids, train_gold, teacher, recipe, measure if args.watch else None)
+        log(f"trained in {(time.time() - started) / 60:.1f} min")
         CHECKPOINT.parent.mkdir(exist_ok=True)
         torch.save(net.state_dict(), CHECKPOINT)
-        timing.write_text(
-            json.dumps({"minutes": (time.time() - started) / 60, "runs_val": runs_val})
-        )
-    trained = json.loads(timing.read_text())
+        timing.write_text(json.dumps({"minutes": (time.time() - started) / 60}))
+    trained_minutes = json.loads(timing.read_text())["minutes"]
     held_logits = run_net(net, held_ids)[1]
     net.temperature.fill_(fit_temperature(held_logits, held_gold))
     val_logits = run_net(net, val_ids)[1]
@@ -663,9 +627,8 @@ def main() -> None:
         net.head.bias[SENTIMENTS.index("neutral")] += offset
     sure = sure_confidence(softmax(val_logits, offset, float(net.temperature)), val_gold)
     log(f"temperature {float(net.temperature)}, neutral offset {offset}, sure from {sure}")
-    fp32_figures = measure(net, "final (fp32)")
-    fp32_figures["runs_val_macro_f1"] = trained["runs_val"]
-    fp32_figures["banking_dev_original"] = banking_dev(embed_with(SentimentNet(bert)))
+    fp32_figures = measure("final (fp32)")
+    fp32_figures["banking_dev_original"] = banking_dev(embed_with(SentimentNet(original)))
     log(f"original MiniLM on the Banking77 dev split: {fp32_figures['banking_dev_original']}")
     if args.no_export:
         return
@@ -693,7 +656,7 @@ def main() -> None:
         "int8": int8_figures,
         "sizes_mb": sizes,
         "sha256": digest,
-        "minutes": round(trained["minutes"] + (time.time() - export_started) / 60, 1),
+        "minutes": round(trained_minutes + (time.time() - export_started) / 60, 1),
     }
     (MODEL_FILE.parent / "upside-sentiment.json").write_text(json.dumps(summary, indent=2) + "\n")
     log(f"done in {summary['minutes']} min: {json.dumps(int8_figures)}")
