@@ -54,8 +54,8 @@ def main() -> None:
     recipe = summary["recipe"]
     int8 = summary["int8"]
     dev = {
-        "held-out corpus families: macro-F1": int8["held"]["macro_f1"],
-        "held-out corpus families: accuracy": int8["held"]["accuracy"],
+        "held-out training families: macro-F1": int8["held"]["macro_f1"],
+        "held-out training families: accuracy": int8["held"]["accuracy"],
         "TweetEval val: macro-F1": int8["val"]["macro_f1"],
         "TweetEval val: accuracy": int8["val"]["accuracy"],
         "TweetEval val: neutral recall": int8["val"]["neutral_recall"],
@@ -82,7 +82,7 @@ def main() -> None:
             seed=recipe["seed"],
             calibration=recipe["calibration_texts"],
             minutes=summary["minutes"],
-            temperature=summary["temperature"],
+            temperature=f"{summary['temperature']:.2f}",
             offset=summary["neutral_offset"],
             sure=SURE_CONFIDENCE,
             dev=_table(dev),
@@ -125,7 +125,9 @@ Written for Upside (`classifiers/training/corpus/`, see its README: help-desk ti
 chat, public posts with handles, links, hashtags, emoji and sarcasm, survey answers,
 app-store reviews, plain questions and facts, emoji-only messages, from many
 industries) plus the seed set `classifiers/data/sentiment_seed.csv`; all Apache-2.0.
-No public data set is trained on. {duplicates} duplicate rows and {banned} rows that also
+Public data (`classifiers/training/public/`, see its README): `goemotions`, Reddit
+comments from GoEmotions (Demszky et al., 2020; Apache-2.0) with its emotions mapped to
+feelings. {duplicates} duplicate rows and {banned} rows that also
 appear in an evaluation set (TweetEval, the review sentences, Banking77, the tests'
 held-out files) were dropped.
 
