@@ -119,17 +119,17 @@ def rows(tsv: Path, rng: random.Random) -> list[tuple[str, str]]:
     return kept
 
 
-def judged(rows: list[tuple[str, str]], judge: Path) -> list[tuple[str, str]]:
-    """The rows the judge does not read, with confidence, as the opposite feeling."""
+def judged(comments: list[tuple[str, str]], judge: Path) -> list[tuple[str, str]]:
+    """The comments the judge does not read, with confidence, as the opposite feeling."""
     from classifiers.encoder import sha256_of
     from classifiers.sentiment_model import SentimentModel
     from classifiers.types import SENTIMENTS
 
-    probabilities = SentimentModel(judge, sha256_of(judge)).run([t for t, _ in rows])[1]
+    probabilities = SentimentModel(judge, sha256_of(judge)).run([t for t, _ in comments])[1]
     opposite = {"positive": SENTIMENTS.index("negative"), "negative": SENTIMENTS.index("positive")}
     return [
         (text, label)
-        for (text, label), p in zip(rows, probabilities, strict=True)
+        for (text, label), p in zip(comments, probabilities, strict=True)
         if label not in opposite or p[opposite[label]] < OPPOSITE
     ]
 
@@ -150,7 +150,7 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
         writer.writerows(sample)
-    print(f"{len(every)} usable comments; wrote {len(sample)} to {OUT}: {dict(taken)}")
+    print(f"{len(usable)} usable comments; wrote {len(sample)} to {OUT}: {dict(taken)}")
 
 
 if __name__ == "__main__":

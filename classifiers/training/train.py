@@ -106,7 +106,7 @@ def _key(text: str) -> str:
 
 
 def labelled_rows(limit_sources: list[str] | None) -> tuple[list[tuple[str, str, str]], dict]:
-    """(text, label, source) rows of the corpus and the seed set, de-duplicated."""
+    """(text, label, source) rows of the corpus, the public data and the seed set, de-duplicated."""
     files = [*sorted(CORPUS.glob("*.csv")), *sorted(PUBLIC.glob("*.csv")), Path(str(SEED_FILE))]
     if limit_sources:
         files = [f for f in files if f.stem in limit_sources]
@@ -282,6 +282,7 @@ def teacher_embeddings(bert: nn.Module, ids: list[list[int]]) -> torch.Tensor:
 
 
 def train(net: SentimentNet, ids, labels, teacher, recipe: Recipe, watch=None) -> None:
+    """Fine-tune `net` in place: the shared layers, both forked branches and the head."""
     rng = random.Random(recipe.seed)
     torch.manual_seed(recipe.seed)
     if recipe.freeze_word_embeddings:
