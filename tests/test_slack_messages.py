@@ -165,7 +165,10 @@ async def test_mentions_and_links_are_stored_readable_names_asked_once(harness):
     assert await harness.event(in_feedback_channel("message_mentions"), "EvName1") == 200
     again = in_feedback_channel("message_mentions") | {"ts": "1700001101.001101"}
     assert await harness.event(again, "EvName2") == 200
-    assert [item.text for item in harness.items()] == [MENTIONS_READ, MENTIONS_READ]
+    # names come after the ack, from a lazy listener: wait for it rather than race it
+    assert await harness.wait(
+        lambda: [item.text for item in harness.items()] == [MENTIONS_READ, MENTIONS_READ]
+    )
     assert [call.args["user"] for call in harness.slack.calls_to("users.info")] == ["W222"]
 
 
