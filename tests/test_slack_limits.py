@@ -3,7 +3,7 @@
 Every message and view Upside builds for Slack is checked with slack_sdk's block models and
 `tests.slack_limits` on generated extremes: hundreds of topics, departments and complaints,
 5,000-character texts, every character that means something to mrkdwn, emoji. And every
-request is acknowledged well inside Slack's 3 seconds while its Web API takes 5.
+request is acknowledged inside Slack's 3 seconds while its Web API takes 5.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ from tests.test_slack_app import (  # noqa: F401 (harness: a fixture)
     topic_form_submission,
 )
 
-ACK_SECONDS = 0.3  # a behavioural bound, far inside Slack's 3 seconds; not a benchmark
+# A behavioural bound, not a benchmark: inside Slack's 3 seconds and well below the 5 seconds
+# the fake Web API takes, so an acknowledgement that waited on Slack fails; the margin leaves
+# room for a loaded machine, where storing a shared message competes with the work that earlier
+# requests left running (it failed at 0.3 s once in CI: 0.88 s).
+ACK_SECONDS = 2.0
 SLOW_SECONDS = 5.0
 # What the listeners ask Slack; not auth.test, which Bolt asks once per process, on its first
 # request, to learn the bot's own ids.
