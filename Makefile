@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean model bench-quality bench-speed bench-memory bench-digest bench-load
+.PHONY: demo test lint clean model bench-quality bench-speed bench-fusions bench-memory bench-digest bench-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-quality: $(STAMP)
 
 bench-speed: $(STAMP)
 	$(BIN)/python bench/speed.py
+
+bench-fusions: $(STAMP)
+	$(BIN)/python bench/fusions.py
 
 bench-memory: $(STAMP)
 	$(BIN)/python bench/memory.py

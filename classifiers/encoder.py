@@ -21,6 +21,10 @@ BUNDLED_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the length the model was trained with
 MAX_BATCH = 64
 ATTENTION_BUDGET = 32 * 32 * 32  # batch x length^2: 32 texts of 32 tokens
+# onnxruntime's CPU SkipLayerNormalization kernel runs several times slower than the Adds
+# and the LayerNormalization it would replace, so that fusion stays off (measure it again
+# after upgrading onnxruntime: make bench-fusions).
+UNFUSED = ["SkipLayerNormFusion"]
 
 
 class ModelError(RuntimeError):
@@ -88,7 +92,10 @@ class OnnxModel:
         options.intra_op_num_threads = os.cpu_count() or 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
+            str(onnx_path),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=UNFUSED,
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
 

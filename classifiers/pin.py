@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 MODEL_FILE = Path(__file__).parent / "data" / "upside-sentiment-int8.onnx"
-MODEL_SHA256 = "28364a0591ad92392fc56728c0e74e87601193cc3f5c9955276ed5cdb1dd7066"
+MODEL_SHA256 = "b4003b5b35150eecbbb1e71e069f8b06f1e13100a3d3f9262961759ade82a3f2"
 MODEL_NAME = "upside-sentiment-int8"
 # From this calibrated confidence a positive or negative label counts as sure (a cheer,
 # a jeer, a complaint): on TweetEval's val.csv (never trained on), at most 5% of sure

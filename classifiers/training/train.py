@@ -14,10 +14,10 @@ allows it (classifiers/training/public/*.csv) with two losses:
   gives.
 
 10% of the labelled rows are held out to calibrate the probabilities (temperature) and
-to report. The network is exported to ONNX with pooling, head and temperature inside,
-quantized to int8 with static (calibrated, fixed) activation scales, so a text's scores
-never depend on its batch, and written to classifiers/data/ with its SHA-256 pinned in
-classifiers/pin.py and a model card beside it.
+to report. The network is exported (`classifiers.training.export`) to ONNX with pooling,
+head and temperature inside, quantized to int8 with static (calibrated, fixed) activation
+scales, so a text's scores never depend on its batch, and written to classifiers/data/
+with its SHA-256 pinned in classifiers/pin.py and a model card beside it.
 
 Choices are made on TweetEval's val.csv and on a Banking77 split of train.csv only; the
 test files are measured by `make bench-quality`. Nothing here trains on ../shared/data.
@@ -33,7 +33,6 @@ import math
 import random
 import re
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -52,6 +51,7 @@ from classifiers.encoder import BUNDLED_SHA256, bundled_model_dir, onnx_file, ve
 from classifiers.pin import MODEL_FILE  # noqa: E402
 from classifiers.sentiment import SEED_FILE, read_labelled  # noqa: E402
 from classifiers.text import prepare  # noqa: E402
+from classifiers.training.export import export  # noqa: E402
 from classifiers.types import SENTIMENTS  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -456,97 +456,7 @@ def tweeteval_val() -> tuple[list[str], list[int]]:
     return [t for t, _ in rows], [SENTIMENTS.index(label) for _, label in rows]
 
 
-# ---------------------------------------------------------------- export
-
-
-def export(net: SentimentNet, tokenizer, calibration: list[str], target: Path) -> dict:
-    """fp32 ONNX, then int8 with static activation scales calibrated on corpus texts."""
-    folder = Path(tempfile.mkdtemp(prefix="upside-model-"))
-    fp32 = folder / "fp32.onnx"
-    export_fp32(net, tokenizer, fp32)
-    quantize(fp32, target, tokenize(tokenizer, calibration))
-    return {"fp32_mb": fp32.stat().st_size / 1e6, "int8_mb": target.stat().st_size / 1e6}
-
-
-def export_fp32(net: SentimentNet, tokenizer, path: Path) -> None:
-    net.eval()
-    ids, mask = padded(tokenize(tokenizer, ["An example to trace.", "Another one."]))
-    torch.onnx.export(
-        net,
-        (ids, mask),
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["embedding", "probabilities"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "tokens"},
-            "attention_mask": {0: "batch", 1: "tokens"},
-            "embedding": {0: "batch"},
-            "probabilities": {0: "batch"},
-        },
-        opset_version=17,
-        dynamo=False,
-    )
-
-
-def quantize(fp32: Path, target: Path, calibration: list[list[int]]) -> None:
-    """Static int8 (QDQ) with fixed activation ranges, so no batch can change a text's scores.
-
-    Quantized: the word embedding table, and the encoder's products with a weight: int8
-    weights per channel, uint8 inputs with ranges fixed by calibration (the moving
-    average of each text's minimum and maximum, one text per run, so no padding widens
-    them); their outputs stay float (onnxruntime runs them as MatMulIntegerToFloat, as
-    dynamic quantization does). Left in float: the attention products of two
-    activations, the pooling and the head.
-    """
-    import onnx
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    prepared = fp32.with_name("prepared.onnx")
-    quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-    graph = onnx.load(str(prepared)).graph
-    weights = {i.name for i in graph.initializer}
-    dense = [
-        n.name
-        for n in graph.node
-        if n.op_type == "MatMul"  # the encoder's layers and SentimentNet.fork, its sentiment copy
-        and ("/bert/encoder/" in n.name or n.name.startswith("/fork/"))
-        and weights & set(n.input)
-    ]
-    table = [n.name for n in graph.node if n.name.endswith("word_embeddings/Gather")]
-
-    class Texts(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.rows = iter(calibration)
-
-        def get_next(self):
-            row = next(self.rows, None)
-            if row is None:
-                return None
-            ids = np.array([row], np.int64)
-            return {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-
-    quantize_static(
-        str(prepared),
-        str(target),
-        Texts(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        nodes_to_quantize=dense + table,
-        calibrate_method=CalibrationMethod.MinMax,
-        extra_options={
-            "CalibMovingAverage": True,
-            "OpTypesToExcludeOutputQuantization": ["MatMul"],
-        },
-    )
+# ---------------------------------------------------------------- pin
 
 
 def pin(digest: str, sure: float) -> None:
@@ -648,7 +558,8 @@ def main() -> None:
     calibration = [
         t for t, _, _ in random.Random(recipe.seed).sample(train_rows, recipe.calibration_texts)
     ]
-    sizes = export(net, tokenizer, calibration, MODEL_FILE)
+    trace = padded(tokenize(tokenizer, ["An example to trace.", "Another one."]))
+    sizes = export(net, trace, tokenize(tokenizer, calibration), MODEL_FILE)
     from classifiers.encoder import sha256_of
 
     digest = sha256_of(MODEL_FILE)
