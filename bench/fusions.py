@@ -4,15 +4,14 @@
 
 The same graph, on realistic texts (TweetEval test posts) in the worker's batches, once as
 `classifiers.encoder.OnnxModel` loads it (the fusion off) and once with every fusion on,
-alternating rounds, best of 3. Run it again after upgrading onnxruntime: once its fused
-kernel is the faster, `classifiers.encoder.UNFUSED` should go.
+taking turns batch by batch as bench/speed.py does. Run it again after upgrading
+onnxruntime: once its fused kernel is the faster, `classifiers.encoder.UNFUSED` should go.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -21,17 +20,14 @@ import numpy as np
 import onnxruntime as ort
 
 from bench.shared_data import tweeteval
-from bot.config import Settings
+from bench.speed import TEXTS, WORKER_BATCH, throughput
 from classifiers.encoder import UNFUSED, OnnxModel, bundled_model_dir
 from classifiers.pin import MODEL_FILE
 
-ROUNDS = 3
-TEXTS = 3000
-WORKER_BATCH = Settings.model_fields["batch_size"].default
 
-
-def fused(model: OnnxModel) -> OnnxModel:
-    """`model` again with every onnxruntime fusion on."""
+def fused(tokenizer: Path) -> OnnxModel:
+    """The shipped model with every onnxruntime fusion on."""
+    model = OnnxModel(tokenizer, MODEL_FILE)
     options = ort.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -46,21 +42,13 @@ def main() -> None:
     tokenizer = bundled_model_dir() / "tokenizer.json"
     models = {
         f"{', '.join(UNFUSED)} off (as shipped)": OnnxModel(tokenizer, MODEL_FILE),
-        "every fusion on": fused(OnnxModel(tokenizer, MODEL_FILE)),
+        "every fusion on": fused(tokenizer),
     }
-    best = dict.fromkeys(models, 0.0)
-    for model in models.values():
-        model.run(texts[:128])
-    for _ in range(ROUNDS):
-        for name, model in models.items():
-            started = time.perf_counter()
-            for start in range(0, len(texts), WORKER_BATCH):
-                model.run(texts[start : start + WORKER_BATCH])
-            best[name] = max(best[name], len(texts) / (time.perf_counter() - started))
+    rates = throughput({name: model.run for name, model in models.items()}, texts)
     shipped, other = (model.run(texts) for model in models.values())
-    baseline = best["every fusion on"]
+    baseline = rates["every fusion on"]
     print(f"{MODEL_FILE.name}, {len(texts):,} TweetEval posts, batches of {WORKER_BATCH}")
-    for name, rate in best.items():
+    for name, rate in rates.items():
         print(f"{name:44} {rate:8,.1f} msg/s {rate / baseline:6.2f}x")
     agree = float((shipped[1].argmax(axis=1) == other[1].argmax(axis=1)).mean())
     largest = float(np.abs(shipped[1] - other[1]).max())

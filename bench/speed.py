@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -52,21 +53,24 @@ def baseline_env() -> Path:
     return BASELINE_PYTHON
 
 
-def throughput(models: dict[str, Classifier], texts: list[str]) -> dict[str, float]:
-    """Messages per second through each whole classifier, in worker batches.
+Run = Callable[[list[str]], object]  # what classifies a batch: Classifier.classify, say
 
-    The models take turns batch by batch, in alternating order, for ROUNDS passes, so a
-    busy moment on a shared machine falls on all of them alike; their total times count.
+
+def throughput(runs: dict[str, Run], texts: list[str]) -> dict[str, float]:
+    """Messages per second through each of `runs`, in worker batches.
+
+    They take turns batch by batch, in alternating order, for ROUNDS passes, so a busy
+    moment on a shared machine falls on all of them alike; their total times count.
     """
-    for classifier in models.values():
-        classifier.classify(texts[:128])
-    spent = dict.fromkeys(models, 0.0)
+    for run in runs.values():
+        run(texts[:128])
+    spent = dict.fromkeys(runs, 0.0)
     for round_number in range(ROUNDS):
         for index, start in enumerate(range(0, len(texts), WORKER_BATCH)):
-            names = list(models)
+            names = list(runs)
             for name in names if (index + round_number) % 2 == 0 else reversed(names):
                 started = time.perf_counter()
-                models[name].classify(texts[start : start + WORKER_BATCH])
+                runs[name](texts[start : start + WORKER_BATCH])
                 spent[name] += time.perf_counter() - started
     return {name: ROUNDS * len(texts) / seconds for name, seconds in spent.items()}
 
@@ -112,7 +116,7 @@ def main() -> None:
     print(f"{TEXTS:,} texts per set, batches of {WORKER_BATCH}, in turns, {ROUNDS} rounds")
     print(f"{'figure':44} {'today':>8} {'Upside':>8} {'ratio':>6} {'target':>7}  met")
     for name, texts in sets.items():
-        rates = throughput(models, texts)
+        rates = throughput({name: c.classify for name, c in models.items()}, texts)
         ratio = rates["Upside"] / rates["today"]
         target = RATIO_TARGET if name.startswith("realistic") else None
         _row(f"msg/s, {name}", rates["today"], rates["Upside"], ratio, target)
