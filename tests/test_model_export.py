@@ -17,13 +17,16 @@ WIDE = 16
 
 
 def _network(path: Path) -> None:
-    """x -> MatMul + bias -> Relu -> MatMul + bias -> y, and the shape of the hidden layer."""
+    """x -> MatMul + bias -> Relu -> MatMul + bias -> y; the shape of the hidden layer; and
+    z, a product plus a scalar, which is no bias of one value per column."""
     rng = np.random.default_rng(7)
     weights = {
         "w1": rng.normal(size=(WIDE, WIDE)).astype(np.float32),
         "b1": rng.normal(size=WIDE).astype(np.float32),
         "w2": rng.normal(size=(WIDE, 3)).astype(np.float32),
         "b2": rng.normal(size=3).astype(np.float32),
+        "w3": rng.normal(size=(WIDE, 3)).astype(np.float32),
+        "offset": np.array(0.5, dtype=np.float32),
     }
     nodes = [
         helper.make_node("MatMul", ["x", "w1"], ["h0"], name="dense1"),
@@ -32,6 +35,8 @@ def _network(path: Path) -> None:
         helper.make_node("MatMul", ["h", "w2"], ["y0"], name="dense2"),
         helper.make_node("Add", ["b2", "y0"], ["y"]),  # the bias first, as exports may have it
         helper.make_node("Shape", ["h"], ["shape"]),
+        helper.make_node("MatMul", ["x", "w3"], ["z0"], name="dense3"),
+        helper.make_node("Add", ["z0", "offset"], ["z"]),
     ]
     graph = helper.make_graph(
         nodes,
@@ -40,6 +45,7 @@ def _network(path: Path) -> None:
         [
             helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3]),
             helper.make_tensor_value_info("shape", TensorProto.INT64, [2]),
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", 3]),
         ],
         [numpy_helper.from_array(value, name) for name, value in weights.items()],
     )
@@ -72,7 +78,7 @@ def test_folding_biases_keeps_every_number_and_drops_the_separate_adds(tmp_path)
         per_channel=True,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        nodes_to_quantize=["dense1", "dense2"],
+        nodes_to_quantize=["dense1", "dense2", "dense3"],
         extra_options={"OpTypesToExcludeOutputQuantization": ["MatMul"]},
     )
 
@@ -81,12 +87,11 @@ def test_folding_biases_keeps_every_number_and_drops_the_separate_adds(tmp_path)
     graph = onnx.load(str(folded)).graph
     kinds = [node.op_type for node in graph.node]
     assert kinds.count("MatMulIntegerToFloat") == 2
-    assert "Add" not in kinds and "MatMul" not in kinds
-    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
-    shape = next(n for n in graph.node if n.op_type == "Shape")
-    assert shape.input[0] not in dequantized  # reads the float, not a rounded copy of it
+    assert kinds.count("MatMul") == kinds.count("Add") == 1  # dense3 and its scalar, as they were
+    assert next(n for n in graph.node if n.op_type == "Shape").input == ["h"]  # the float
     x = rng.normal(size=(9, WIDE)).astype(np.float32)
-    (want, want_shape), (got, got_shape) = _run(qdq, x), _run(folded, x)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-    assert got_shape.tolist() == want_shape.tolist() == [9, WIDE]
-    assert np.abs(got - _run(fp32, x)[0]).max() < 0.5  # still the network, in int8
+    want, got = _run(qdq, x), _run(folded, x)
+    for name, expected, actual in zip(("y", "shape", "z"), want, got, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6, err_msg=name)
+    assert got[1].tolist() == [9, WIDE]
+    assert np.abs(got[0] - _run(fp32, x)[0]).max() < 0.5  # still the network, in int8

@@ -122,41 +122,36 @@ def fold_biases(source: Path, target: Path) -> int:
 
     model = onnx.load(str(source))
     graph = model.graph
-    constants = {i.name for i in graph.initializer}
+    constants = {i.name: i for i in graph.initializer}
+    outputs = {o.name for o in graph.output}
     producer = {out: node for node in graph.node for out in node.output}
     readers: dict[str, list] = defaultdict(list)
     for node in graph.node:
         for name in node.input:
             readers[name].append(node)
 
-    folded: dict[int, onnx.NodeProto] = {}  # the bias Add it replaces -> the new node
-    gone: set[int] = set()
+    folded: dict[str, onnx.NodeProto] = {}  # the bias Add's output -> the node that replaces it
+    gone: set[str] = set()  # outputs of the products folded away
     for node in graph.node:
-        rounded = producer.get(node.input[0]) if node.op_type == "Shape" else None
-        if _dequantized(rounded) and rounded.input[0] in producer:  # read the float instead
-            node.input[0] = producer[rounded.input[0]].input[0]
-        if node.op_type != "MatMul":
+        if node.op_type == "Shape" and (source_float := _float_behind(node.input[0], producer)):
+            node.input[0] = source_float
+        users = readers[node.output[0]] if node.op_type == "MatMul" else []
+        if len(users) != 1 or users[0].op_type != "Add" or node.output[0] in outputs:
             continue
-        a, b = (producer.get(name) for name in node.input)
-        users = readers[node.output[0]]
-        if not (_dequantized(a) and _dequantized(b) and b.input[0] in constants):
+        inputs = _integer_product(node, users[0], producer, constants)
+        if inputs is None:
             continue
-        if len(users) != 1 or users[0].op_type != "Add":
-            continue
-        (bias,) = [name for name in users[0].input if name != node.output[0]] or [None]
-        if bias not in constants:
-            continue
-        folded[id(users[0])] = helper.make_node(
+        folded[users[0].output[0]] = helper.make_node(
             "MatMulIntegerToFloat",
-            [a.input[0], b.input[0], a.input[1], b.input[1], a.input[2], b.input[2], bias],
+            inputs,
             list(users[0].output),
             name=f"{node.name}_with_bias",
             domain="com.microsoft",
         )
-        gone.add(id(node))
-    nodes = [folded.get(id(n), n) for n in graph.node if id(n) not in gone]
-    while dead := [n for n in nodes if _quantizing(n) and not _read(n, nodes, graph)]:
-        nodes = [n for n in nodes if n not in dead]
+        gone.add(node.output[0])
+    nodes = [folded.get(n.output[0], n) for n in graph.node if n.output[0] not in gone]
+    while dead := {n.output[0] for n in nodes if _quantizing(n) and not _read(n, nodes, graph)}:
+        nodes = [n for n in nodes if n.output[0] not in dead]
     del graph.node[:]
     graph.node.extend(nodes)
     used = {name for node in nodes for name in node.input}
@@ -168,6 +163,46 @@ def fold_biases(source: Path, target: Path) -> int:
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
     return len(folded)
+
+
+def _integer_product(matmul, add, producer: dict, constants: dict) -> list[str] | None:
+    """MatMulIntegerToFloat's inputs for `matmul` and the `add` of its bias, or None when
+    they are not an int8 product of an activation (one scale) and a constant weight
+    (one scale per output column) plus a bias of one value per output column."""
+    from onnx import numpy_helper
+
+    a, b = (producer.get(name) for name in matmul.input)
+    if not (_dequantized(a) and _dequantized(b) and b.input[0] in constants):
+        return None
+    others = [name for name in add.input if name != matmul.output[0]]
+    if len(others) != 1 or others[0] not in constants:
+        return None
+    columns = constants[b.input[0]].dims[-1]
+    if list(constants[others[0]].dims) != [columns]:
+        return None
+    scales = [
+        numpy_helper.to_array(constants[x.input[1]]) for x in (a, b) if x.input[1] in constants
+    ]
+    attributes = {attr.name: attr.i for attr in b.attribute}
+    if len(scales) != 2 or scales[0].size != 1 or attributes.get("block_size"):
+        return None
+    if scales[1].size != 1 and (
+        scales[1].size != columns or attributes.get("axis", 1) not in (1, -1)
+    ):
+        return None
+    zero = [x.input[2] if len(x.input) > 2 else "" for x in (a, b)]
+    return [a.input[0], b.input[0], a.input[1], b.input[1], *zero, others[0]]
+
+
+def _float_behind(name: str, producer: dict) -> str | None:
+    """The float tensor that `name` is a quantized-then-dequantized copy of, if it is one."""
+    rounded = producer.get(name)
+    quantized = producer.get(rounded.input[0]) if _dequantized(rounded) else None
+    return (
+        quantized.input[0]
+        if quantized is not None and quantized.op_type == "QuantizeLinear"
+        else None
+    )
 
 
 def _dequantized(node) -> bool:
