@@ -116,7 +116,7 @@ def main() -> None:
     print(f"{TEXTS:,} texts per set, batches of {WORKER_BATCH}, in turns, {ROUNDS} rounds")
     print(f"{'figure':44} {'today':>8} {'Upside':>8} {'ratio':>6} {'target':>7}  met")
     for name, texts in sets.items():
-        rates = throughput({name: c.classify for name, c in models.items()}, texts)
+        rates = throughput({model: c.classify for model, c in models.items()}, texts)
         ratio = rates["Upside"] / rates["today"]
         target = RATIO_TARGET if name.startswith("realistic") else None
         _row(f"msg/s, {name}", rates["today"], rates["Upside"], ratio, target)

@@ -74,9 +74,10 @@ class OnnxModel:
     Texts travel in batches of similar length, so padding and memory stay small. Each
     text is its own row and padding is masked out, so a text's outputs do not depend on
     its batch neighbours (up to float rounding; see `classifiers.sentiment_model`).
+    `unfused` names onnxruntime fusions left off (bench/fusions.py compares with none).
     """
 
-    def __init__(self, tokenizer_file: Path, onnx_path: Path) -> None:
+    def __init__(self, tokenizer_file: Path, onnx_path: Path, unfused: list[str] = UNFUSED) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -96,7 +97,7 @@ class OnnxModel:
             str(onnx_path),
             options,
             providers=["CPUExecutionProvider"],
-            disabled_optimizers=UNFUSED,
+            disabled_optimizers=unfused,
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
 

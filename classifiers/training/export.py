@@ -150,7 +150,11 @@ def fold_biases(source: Path, target: Path) -> int:
         )
         gone.add(node.output[0])
     nodes = [folded.get(n.output[0], n) for n in graph.node if n.output[0] not in gone]
-    while dead := {n.output[0] for n in nodes if _quantizing(n) and not _read(n, nodes, graph)}:
+    while True:  # drop the Q/DQ nodes nothing reads any more, then those they fed
+        wanted = outputs | {name for node in nodes for name in node.input}
+        dead = {n.output[0] for n in nodes if _quantizing(n) and n.output[0] not in wanted}
+        if not dead:
+            break
         nodes = [n for n in nodes if n.output[0] not in dead]
     del graph.node[:]
     graph.node.extend(nodes)
@@ -211,12 +215,6 @@ def _dequantized(node) -> bool:
 
 def _quantizing(node) -> bool:
     return node.op_type in ("QuantizeLinear", "DequantizeLinear")
-
-
-def _read(node, nodes: list, graph) -> bool:
-    """Whether anything reads `node`'s output: another node or the graph's outputs."""
-    wanted = set(node.output)
-    return any(wanted & set(n.input) for n in nodes) or any(o.name in wanted for o in graph.output)
 
 
 if __name__ == "__main__":

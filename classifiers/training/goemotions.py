@@ -58,37 +58,33 @@ EMOTIONS = [
     "surprise",
     "neutral",
 ]
-POSITIVE = set(
-    [
-        "amusement",
-        "excitement",
-        "joy",
-        "love",
-        "desire",
-        "optimism",
-        "caring",
-        "pride",
-        "admiration",
-        "gratitude",
-        "relief",
-        "approval",
-    ]
-)
-NEGATIVE = set(
-    [
-        "fear",
-        "nervousness",
-        "remorse",
-        "embarrassment",
-        "disappointment",
-        "sadness",
-        "grief",
-        "disgust",
-        "anger",
-        "annoyance",
-        "disapproval",
-    ]
-)
+POSITIVE = {
+    "amusement",
+    "excitement",
+    "joy",
+    "love",
+    "desire",
+    "optimism",
+    "caring",
+    "pride",
+    "admiration",
+    "gratitude",
+    "relief",
+    "approval",
+}
+NEGATIVE = {
+    "fear",
+    "nervousness",
+    "remorse",
+    "embarrassment",
+    "disappointment",
+    "sadness",
+    "grief",
+    "disgust",
+    "anger",
+    "annoyance",
+    "disapproval",
+}
 NAMES = "Alex Sam Jordan Chris Taylor Maria James Priya Tom Aisha Ben Lucy Omar Kate Dan Mia"
 
 
